@@ -1,0 +1,42 @@
+# Two entry points on a fresh machine: `make run` (demo) and `make test` (whole suite, both modes).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEBIAN_PACKAGES := chromium nginx-light redis-server wrk
+PORT ?= 8000
+
+.PHONY: run test test-compiled test-pure system install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Editable install builds the Cython kernels in place; re-run when the build inputs change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard src/fluxlit/_speedups/*.pyx)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian packages for the real parts the tests drive (browser, edge proxy, Redis, load generator).
+system:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+run: install
+	cd examples/demo && ../../$(BIN)/fluxlit run app:app --port $(PORT) --loop uvloop
+
+test: system install test-compiled test-pure
+
+test-compiled: install
+	$(BIN)/python -m pytest
+
+test-pure: install
+	FLUXLIT_PURE_PYTHON=1 $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) build src/fluxlit/_speedups/*.c src/fluxlit/_speedups/*.so

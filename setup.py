@@ -1,0 +1,43 @@
+"""Build the optional Cython kernels; fall back to a pure package when they cannot build."""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+KERNELS = ["request_id"]
+
+
+def _extensions() -> list[Extension]:
+    if os.environ.get("FLUXLIT_NO_EXTENSIONS", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        print("fluxlit: Cython is missing, installing the pure-Python package", file=sys.stderr)
+        return []
+    modules = [
+        Extension(f"fluxlit._speedups._{name}_c", [f"src/fluxlit/_speedups/_{name}_c.pyx"])
+        for name in KERNELS
+    ]
+    return cythonize(modules, compiler_directives={"language_level": "3"}, quiet=True)
+
+
+class OptionalBuildExt(build_ext):
+    """A kernel that fails to compile (no C compiler, missing headers) leaves the pure twin in charge."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - any build failure means "install pure"
+            print(f"fluxlit: compiled kernels skipped ({exc}); the pure twins will be used", file=sys.stderr)
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            print(f"fluxlit: {ext.name} not compiled ({exc}); its pure twin will be used", file=sys.stderr)
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,66 @@
+"""Hot-path kernels: picks the compiled twin unless ``FLUXLIT_PURE_PYTHON`` asks for the pure one.
+
+Each kernel has one public surface implemented twice: ``_<name>_py`` (the readable spec)
+and ``_<name>_c`` (Cython). The choice is made once, at import time, for every kernel.
+"""
+
+import importlib
+import logging
+import os
+from types import ModuleType
+from typing import Literal
+
+KERNELS = ("request_id",)
+PURE_PYTHON_ENV = "FLUXLIT_PURE_PYTHON"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+_log = logging.getLogger("fluxlit.speedups")
+
+
+def pure_python_requested(raw: str | None) -> bool:
+    """Parse ``FLUXLIT_PURE_PYTHON``: 1/true/yes/on select pure; 0/false/no/off/empty do not."""
+    value = (raw or "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"{PURE_PYTHON_ENV}={raw!r} is not a boolean; use 1/true/yes/on for the pure-Python kernels "
+        "or 0/false/no/off (or leave it unset) for the compiled ones"
+    )
+
+
+def load_twin(kernel: str, implementation: Literal["compiled", "pure"]) -> ModuleType:
+    """Import one twin of a kernel (``ImportError`` when the compiled one was not built)."""
+    suffix = "c" if implementation == "compiled" else "py"
+    return importlib.import_module(f"{__name__}._{kernel}_{suffix}")
+
+
+def _select() -> tuple[str, dict[str, ModuleType]]:
+    # Read once at import: the kernels are chosen before any settings object exists.
+    if pure_python_requested(os.environ.get(PURE_PYTHON_ENV)):
+        return "pure", {k: load_twin(k, "pure") for k in KERNELS}
+    try:
+        return "compiled", {k: load_twin(k, "compiled") for k in KERNELS}
+    except ImportError as exc:
+        _log.debug("compiled kernels unavailable (%s); using the pure twins", exc)
+        return "pure", {k: load_twin(k, "pure") for k in KERNELS}
+
+
+IMPLEMENTATION, _modules = _select()
+"""``"compiled"`` or ``"pure"``: which twin of every kernel is in use."""
+
+is_valid_request_id = _modules["request_id"].is_valid_request_id
+mint_request_id = _modules["request_id"].mint_request_id
+request_id_for = _modules["request_id"].request_id_for
+
+__all__ = [
+    "IMPLEMENTATION",
+    "KERNELS",
+    "is_valid_request_id",
+    "load_twin",
+    "mint_request_id",
+    "pure_python_requested",
+    "request_id_for",
+]

@@ -1,0 +1,78 @@
+"""FluxLit: one application object that is a FastAPI API, a set of Streamlit pages and an ASGI app."""
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from .gateway import Gateway, Upstream
+from .pages import PageRegistry, discover_pages
+from .pages.registry import PageHandler
+from .runtime.target import Target, parse_target
+from .settings import FluxlitSettings, load_settings
+
+
+class FluxLit:
+    """The app: decorate ``app.api`` for API routes and use ``@app.page`` for Streamlit pages.
+
+    The instance is itself an ASGI application, so ``uvicorn app:app`` serves the whole stack:
+    the API under ``/api``, the probes, and every other path proxied to a Streamlit child.
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str | None = None,
+        api_mount_path: str | None = None,
+        import_target: str | None = None,
+        settings: FluxlitSettings | None = None,
+        fastapi_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        overrides = {k: v for k, v in {"title": title, "api_mount_path": api_mount_path}.items() if v is not None}
+        if settings is None:
+            settings = load_settings(**overrides)
+        elif overrides:
+            settings = settings.model_validate({**settings.model_dump(), **overrides})
+        self.settings = settings
+        self.api = FastAPI(title=settings.title, **(fastapi_kwargs or {}))
+        self.pages = PageRegistry()
+        self.import_target: Target | None = parse_target(import_target, Path.cwd()) if import_target else None
+        self.created_in: str = sys._getframe(1).f_globals.get("__name__", "__main__")
+        self._gateway: Gateway | None = None
+
+    def page(self, path: str, *, title: str | None = None, icon: str | None = None) -> Callable[[PageHandler], PageHandler]:
+        """Register a Streamlit page at ``path``; the handler may declare ``st`` and ``client``."""
+
+        def register(handler: PageHandler) -> PageHandler:
+            self.pages.add(path, handler, title=title, icon=icon)
+            return handler
+
+        return register
+
+    def discover_pages(self, package: str | ModuleType) -> "FluxLit":
+        """Import each module of ``package`` and call its ``register(app)``."""
+        discover_pages(self, package)
+        return self
+
+    @property
+    def gateway(self) -> Gateway:
+        """The ASGI gateway in front of ``self.api`` and Streamlit."""
+        if self._gateway is None:
+            upstream = Upstream(self.settings, base=self.settings.streamlit_upstream or None)
+            self._gateway = Gateway(self._call_api, self.settings, upstream)
+        return self._gateway
+
+    async def _call_api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.api(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            from .runtime.lifecycle import serve_lifespan
+
+            await serve_lifespan(self, receive, send)
+        else:
+            await self.gateway(scope, receive, send)

@@ -1,0 +1,136 @@
+"""WebSocket relay to Streamlit: frames both ways, close codes preserved."""
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+from starlette.types import Receive, Scope, Send
+
+from .headers import REQUEST_ID, upstream_request_headers
+from .http_proxy import UPSTREAM_ERRORS
+from .upstream import Upstream
+
+log = logging.getLogger("fluxlit.gateway")
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_INTERNAL_ERROR = 1011
+# Codes that describe a close but may not be sent in a close frame (RFC 6455 section 7.4.1).
+_RESERVED = {1005: CLOSE_NORMAL, 1006: CLOSE_GOING_AWAY, 1015: CLOSE_INTERNAL_ERROR}
+
+
+def sendable_close_code(code: int | None) -> int:
+    """A close code that may go on the wire for the one received (reserved codes mapped)."""
+    if code is None:
+        return CLOSE_NORMAL
+    return _RESERVED.get(code, code if 1000 <= code <= 4999 else CLOSE_INTERNAL_ERROR)
+
+
+def offered_subprotocols(headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """Subprotocols the client offered, in order (Streamlit passes its tokens this way)."""
+    offered: list[str] = []
+    for name, value in headers:
+        if name.lower() == b"sec-websocket-protocol":
+            offered += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+    return offered
+
+
+async def _deny(scope: Scope, send: Send, status: int, reason: str, request_id: bytes) -> None:
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = f"{status} {reason}\nrequest id: {request_id.decode()}\n".encode()
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (REQUEST_ID, request_id)]
+        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": reason[:120]})
+
+
+async def _client_to_upstream(receive: Receive, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.receive":
+            if message.get("bytes") is not None:
+                await upstream_ws.send_bytes(message["bytes"])
+            else:
+                await upstream_ws.send_str(message["text"])
+        elif message["type"] == "websocket.disconnect":
+            code = sendable_close_code(message.get("code"))
+            await upstream_ws.close(code=code, message=(message.get("reason") or "").encode())
+            return
+
+
+async def _upstream_to_client(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+    while True:
+        message = await upstream_ws.receive()
+        if message.type is aiohttp.WSMsgType.TEXT:
+            await send({"type": "websocket.send", "text": message.data})
+        elif message.type is aiohttp.WSMsgType.BINARY:
+            await send({"type": "websocket.send", "bytes": message.data})
+        elif message.type is aiohttp.WSMsgType.CLOSE:
+            code = sendable_close_code(message.data)
+            await send({"type": "websocket.close", "code": code, "reason": message.extra or ""})
+            await upstream_ws.close(code=code)
+            return
+        else:
+            # The upstream vanished without a close frame.
+            await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": "Streamlit connection lost"})
+            return
+
+
+async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: Upstream, raw_path: bytes, request_id: bytes) -> None:
+    """Open the upstream WebSocket first, then accept the client with the subprotocol Streamlit chose."""
+    if (await receive())["type"] != "websocket.connect":
+        return
+    if reason := upstream.unavailable_reason():
+        await _deny(scope, send, 502, reason, request_id)
+        return
+    client = scope.get("client")
+    headers = upstream_request_headers(
+        scope["headers"],
+        client_host=client[0] if client else None,
+        scheme=scope.get("scheme", "ws"),
+        request_id=request_id,
+        websocket=True,
+    )
+    try:
+        upstream_ws = await upstream.session.ws_connect(
+            upstream.url(raw_path, scope.get("query_string", b""), websocket=True),
+            headers=headers,
+            protocols=offered_subprotocols(scope["headers"]),
+            autoclose=False,
+            autoping=True,
+            compress=0,
+            max_msg_size=upstream.settings.gateway_ws_max_message_bytes,
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=upstream.settings.streamlit_stop_step_timeout_s),
+        )
+    except aiohttp.WSServerHandshakeError as exc:
+        await _deny(scope, send, exc.status, f"Streamlit refused the WebSocket ({exc.status})", request_id)
+        return
+    except UPSTREAM_ERRORS as exc:
+        log.warning("websocket upstream error on %s: %s request_id=%s", scope["path"], exc, request_id.decode())
+        await _deny(scope, send, 502, f"cannot reach the Streamlit upstream ({type(exc).__name__})", request_id)
+        return
+    try:
+        await send({"type": "websocket.accept", "subprotocol": upstream_ws.protocol, "headers": [(REQUEST_ID, request_id)]})
+        tasks = [
+            asyncio.ensure_future(_client_to_upstream(receive, upstream_ws)),
+            asyncio.ensure_future(_upstream_to_client(send, upstream_ws)),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if (exc := task.exception()) is None:
+                continue
+            if not isinstance(exc, UPSTREAM_ERRORS):
+                raise exc
+            log.warning("websocket upstream lost on %s: %s request_id=%s", scope["path"], exc, request_id.decode())
+            with contextlib.suppress(Exception):  # the client may be gone too
+                await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": "Streamlit connection lost"})
+    finally:
+        with contextlib.suppress(*UPSTREAM_ERRORS):
+            await upstream_ws.close(code=CLOSE_GOING_AWAY)

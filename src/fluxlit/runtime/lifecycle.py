@@ -1,0 +1,76 @@
+"""Start and stop the stack around an ASGI lifespan: upstream pool, Streamlit child, the user's API."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.types import Receive, Send
+
+from .address import internal_api_base
+from .sidecar import StreamlitSidecar
+from .target import Target, infer_target, parse_target
+
+if TYPE_CHECKING:
+    from ..app import FluxLit
+
+log = logging.getLogger("fluxlit.runtime")
+
+
+def app_target(app: "FluxLit") -> Target:
+    """Where the Streamlit child imports the app from: explicit target, ``FLUXLIT_APP``, or inferred."""
+    from pathlib import Path
+
+    if app.import_target is not None:
+        return app.import_target
+    if app.settings.app:
+        return parse_target(app.settings.app, Path.cwd())
+    return infer_target(app, app.created_in)
+
+
+@contextlib.asynccontextmanager
+async def running(app: "FluxLit") -> AsyncIterator[None]:
+    """Everything the gateway needs while it serves; torn down in reverse order."""
+    settings = app.settings
+    upstream = app.gateway.upstream
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(upstream.close)
+        if upstream.base is None:
+            target = app_target(app)
+            sidecar = StreamlitSidecar(
+                app_target=str(target),
+                app_dir=target.app_dir,
+                api_prefix=settings.api_prefix,
+                internal_api_base=internal_api_base(settings),
+                root_path=settings.root_path,
+                stop_step_timeout_s=settings.streamlit_stop_step_timeout_s,
+            )
+            sidecar.start()
+            stack.push_async_callback(asyncio.to_thread, sidecar.stop)
+            upstream.exit_code = sidecar.exit_code
+            await sidecar.wait_healthy(upstream.session, settings.streamlit_startup_timeout_s)
+            upstream.base = sidecar.url
+            stack.callback(setattr, upstream, "base", None)
+        await stack.enter_async_context(app.api.router.lifespan_context(app.api))
+        yield
+
+
+async def serve_lifespan(app: "FluxLit", receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol around ``running(app)``."""
+    await receive()  # lifespan.startup
+    stack = contextlib.AsyncExitStack()
+    try:
+        await stack.enter_async_context(running(app))
+    except Exception as exc:
+        log.error("FluxLit startup failed: %s", exc)
+        await send({"type": "lifespan.startup.failed", "message": str(exc)})
+        return
+    await send({"type": "lifespan.startup.complete"})
+    await receive()  # lifespan.shutdown
+    try:
+        await stack.aclose()
+    except Exception as exc:
+        await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+        return
+    await send({"type": "lifespan.shutdown.complete"})

@@ -1,0 +1,87 @@
+"""Serve the gateway with uvicorn on a socket FluxLit binds itself."""
+
+import contextlib
+import errno
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import ChangeReload
+
+from ..settings import FluxlitSettings
+
+
+class BindError(OSError):
+    """The gateway address cannot be bound; the message names it and the fix."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (``BindError`` when taken or not allowed)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise BindError(f"port {port} on {host} is already in use; stop the process using it or pick another with --port") from None
+        raise BindError(f"cannot listen on {host}:{port}: {exc.strerror}; check --host/--port (FLUXLIT_GATEWAY_HOST/PORT)") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn's server, except that a signal-driven graceful stop exits 0 instead of re-raising the signal."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def uvicorn_config(app: Any, settings: FluxlitSettings, *, loop: str, factory: bool = False, reload_dirs: list[str] | None = None) -> uvicorn.Config:
+    """The uvicorn configuration FluxLit runs with."""
+    return uvicorn.Config(
+        app,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        factory=factory,
+        loop=loop,
+        lifespan="on",
+        log_level=settings.log_level,
+        ws_max_size=settings.gateway_ws_max_message_bytes,
+        timeout_graceful_shutdown=settings.uvicorn_graceful_shutdown_timeout_s,
+        server_header=False,
+        # Proxy trust is the gateway's decision (FLUXLIT_TRUST_PROXY), not uvicorn's loopback default.
+        proxy_headers=False,
+        reload=reload_dirs is not None,
+        reload_dirs=reload_dirs,
+    )
+
+
+def serve(config: uvicorn.Config, sock: socket.socket) -> int:
+    """Run until stopped; 0 after a clean stop, 1 when startup failed."""
+    server = GatewayServer(config)
+    try:
+        if config.reload:
+            ChangeReload(config, target=server.run, sockets=[sock]).run()
+            return 0
+        server.run(sockets=[sock])
+    except SystemExit as exc:
+        return int(exc.code or 1)
+    finally:
+        sock.close()
+    return 0 if server.started else 1

@@ -1,0 +1,141 @@
+"""The Streamlit child process: start on a free loopback port, wait for health, stop in bounded steps."""
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+
+import aiohttp
+
+log = logging.getLogger("fluxlit.runtime")
+
+ENTRY_SCRIPT = "fluxlit_entry.py"
+_PR_SET_PDEATHSIG = 1
+
+
+class SidecarError(RuntimeError):
+    """Streamlit could not be started or did not become healthy."""
+
+
+def entry_script_path() -> str:
+    """Path of the Streamlit entry script shipped with the package."""
+    return str(resources.files("fluxlit._entry").joinpath(ENTRY_SCRIPT))
+
+
+def free_loopback_port() -> int:
+    """An ephemeral port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: the kernel sends SIGTERM when the gateway dies,
+    # even by SIGKILL, so Streamlit never outlives it.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+@dataclass
+class StreamlitSidecar:
+    """One ``streamlit run`` child serving the app's pages."""
+
+    app_target: str
+    app_dir: str
+    api_prefix: str
+    internal_api_base: str
+    root_path: str = ""
+    extra_args: tuple[str, ...] = ()
+    stop_step_timeout_s: float = 5.0
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the child (without the root path)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        """The ``streamlit run`` command line."""
+        args = [
+            sys.executable, "-m", "streamlit", "run", entry_script_path(),
+            "--server.headless=true",
+            f"--server.port={self.port}",
+            "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false",
+            "--global.developmentMode=false",
+            "--client.toolbarMode=minimal",
+        ]  # fmt: skip
+        if self.root_path:
+            args.append(f"--server.baseUrlPath={self.root_path.strip('/')}")
+        return [*args, *self.extra_args]
+
+    def environment(self) -> dict[str, str]:
+        """The child's environment: the parent's plus what the entry script needs."""
+        return {
+            **os.environ,
+            "FLUXLIT_APP": self.app_target,
+            "FLUXLIT_APP_DIR": self.app_dir,
+            "FLUXLIT_API_PREFIX": self.api_prefix,
+            "FLUXLIT_INTERNAL_API_BASE": self.internal_api_base,
+            "FLUXLIT_ROOT_PATH": self.root_path,
+            "FLUXLIT_STREAMLIT_CHILD": "1",
+        }
+
+    def start(self) -> None:
+        """Spawn the child; it stops by itself if this process dies."""
+        self.port = self.port or free_loopback_port()
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=self.app_dir,
+            env=self.environment(),
+            stdin=subprocess.DEVNULL,
+            # Streamlit's stdout banner advertises its private URL; its logs (stderr) stay visible.
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.info("started Streamlit (pid %d) on %s", self.process.pid, self.url)
+
+    def exit_code(self) -> int | None:
+        """The child's exit code once it has exited, else ``None``."""
+        return None if self.process is None else self.process.poll()
+
+    async def wait_healthy(self, session: aiohttp.ClientSession, timeout_s: float) -> None:
+        """Return once ``/_stcore/health`` answers 200; raise ``SidecarError`` on exit or timeout."""
+        health = f"{self.url}{self.root_path}/_stcore/health"
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (code := self.exit_code()) is not None:
+                raise SidecarError(f"Streamlit exited with code {code} while starting; its error output is above")
+            try:
+                async with session.get(health, timeout=aiohttp.ClientTimeout(total=1.0)) as response:
+                    if response.status == 200:
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                pass
+            await asyncio.sleep(0.1)
+        raise SidecarError(
+            f"Streamlit did not answer {health} within {timeout_s:g}s; "
+            "raise FLUXLIT_STREAMLIT_STARTUP_TIMEOUT_S if the app imports slowly"
+        )
+
+    def stop(self) -> int | None:
+        """SIGINT, then terminate, then kill, each bounded; returns the exit code."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        for step in (lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill):
+            step()
+            try:
+                return process.wait(self.stop_step_timeout_s)
+            except subprocess.TimeoutExpired:
+                continue
+        return process.wait()

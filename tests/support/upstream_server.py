@@ -1,0 +1,105 @@
+"""A real HTTP + WebSocket server standing in for Streamlit where a test must see what arrives upstream.
+
+Run as ``python upstream_server.py PORT``. Routes:
+  GET  /, /_stcore/health          200 ok
+  ANY  /echo/...                   JSON of method, raw path, query and the request headers as received
+  GET  /bytes?n=N                  N bytes, streamed in 64 KiB chunks
+  POST /sink                       reads the body as a stream and answers its size and SHA-256
+  GET  /gzip                       a gzip-encoded body with Content-Encoding: gzip
+  GET  /slow?s=S                   answers after S seconds
+  WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers
+"""
+
+import asyncio
+import gzip
+import hashlib
+import json
+import sys
+
+from aiohttp import WSMsgType, web
+
+CHUNK = b"x" * 65536
+
+
+def _headers(request: web.Request) -> list[list[str]]:
+    return [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.raw_headers]
+
+
+async def ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def echo(request: web.Request) -> web.Response:
+    body = await request.read()
+    return web.json_response(
+        {
+            "method": request.method,
+            "raw_path": request.raw_path,
+            "headers": _headers(request),
+            "body_size": len(body),
+        }
+    )
+
+
+async def many_bytes(request: web.Request) -> web.StreamResponse:
+    n = int(request.query["n"])
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Content-Length": str(n)})
+    await response.prepare(request)
+    while n > 0:
+        piece = CHUNK[: min(n, len(CHUNK))]
+        await response.write(piece)
+        n -= len(piece)
+    await response.write_eof()
+    return response
+
+
+async def sink(request: web.Request) -> web.Response:
+    digest, size = hashlib.sha256(), 0
+    async for chunk in request.content.iter_any():
+        digest.update(chunk)
+        size += len(chunk)
+    return web.json_response({"size": size, "sha256": digest.hexdigest()})
+
+
+async def gzipped(request: web.Request) -> web.Response:
+    return web.Response(body=gzip.compress(b"compressed " * 1000), headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"})
+
+
+async def slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(float(request.query.get("s", "10")))
+    return web.Response(text="late")
+
+
+async def websocket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(protocols=("streamlit",), max_msg_size=0)
+    await ws.prepare(request)
+    async for message in ws:
+        if message.type is WSMsgType.TEXT:
+            if message.data.startswith("close:"):
+                await ws.close(code=int(message.data[6:]), message=b"upstream says bye")
+                break
+            if message.data == "headers":
+                await ws.send_str(json.dumps(_headers(request)))
+                continue
+            await ws.send_str(message.data)
+        elif message.type is WSMsgType.BINARY:
+            await ws.send_bytes(message.data)
+    return ws
+
+
+def make_app() -> web.Application:
+    app = web.Application(client_max_size=0)
+    app.router.add_get("/", ok)
+    app.router.add_get("/_stcore/health", ok)
+    app.router.add_route("*", "/echo/{tail:.*}", echo)
+    app.router.add_get("/bytes", many_bytes)
+    app.router.add_post("/sink", sink)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/gzip", gzipped)
+    app.router.add_get("/_stcore/stream", websocket)
+    app.router.add_get("/ws", websocket)
+    return app
+
+
+if __name__ == "__main__":
+    web.run_app(make_app(), host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
