@@ -95,17 +95,7 @@ def run(target: TargetArg = None, host: HostOpt = None, port: PortOpt = None, lo
 @contextlib.contextmanager
 def _persistent_sidecar(target: Target, settings: FluxlitSettings) -> Iterator[None]:
     """A Streamlit child owned by this process, so gateway reloads leave it running."""
-    from .runtime.address import internal_api_base
-
-    sidecar = StreamlitSidecar(
-        app_target=str(target),
-        app_dir=target.app_dir,
-        api_prefix=settings.api_prefix,
-        internal_api_base=internal_api_base(settings),
-        root_path=settings.root_path,
-        extra_args=("--server.runOnSave=true",),
-        stop_step_timeout_s=settings.streamlit_stop_step_timeout_s,
-    )
+    sidecar = StreamlitSidecar.for_app(target, settings, "--server.runOnSave=true")
 
     async def wait() -> None:
         async with aiohttp.ClientSession() as session:

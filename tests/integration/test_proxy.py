@@ -147,6 +147,17 @@ def test_upstream_close_code_reaches_the_client(proxied_gateway) -> None:
     assert closed.value.rcvd.code == 4321 and closed.value.rcvd.reason == "upstream says bye"
 
 
+def test_client_close_code_reaches_the_upstream(proxied_gateway, recording_upstream: str) -> None:
+    with connect(proxied_gateway.ws_url + "/ws") as ws:
+        ws.send("ping")
+        assert ws.recv(timeout=10) == "ping"
+        ws.close(code=4100, reason="client done")
+    deadline = time.monotonic() + 10
+    while (seen := httpx.get(recording_upstream + "/last-close").json()) is None or seen["code"] != 4100:
+        assert time.monotonic() < deadline, f"upstream saw {seen}"
+        time.sleep(0.05)
+
+
 def test_closed_upstream_gives_502_with_request_id() -> None:
     gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": f"http://127.0.0.1:{free_port()}"}, ready="/api/healthz")
     try:

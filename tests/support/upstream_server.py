@@ -8,6 +8,7 @@ Run as ``python upstream_server.py PORT``. Routes:
   GET  /gzip                       a gzip-encoded body with Content-Encoding: gzip
   GET  /slow?s=S                   answers after S seconds
   WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers
+  GET  /last-close                 code of the last WebSocket close the server received
 """
 
 import asyncio
@@ -19,6 +20,7 @@ import sys
 from aiohttp import WSMsgType, web
 
 CHUNK = b"x" * 65536
+CLOSES: list[dict[str, object]] = []
 
 
 def _headers(request: web.Request) -> list[list[str]]:
@@ -84,7 +86,12 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             await ws.send_str(message.data)
         elif message.type is WSMsgType.BINARY:
             await ws.send_bytes(message.data)
+    CLOSES.append({"code": ws.close_code})
     return ws
+
+
+async def last_close(request: web.Request) -> web.Response:
+    return web.json_response(CLOSES[-1] if CLOSES else None)
 
 
 def make_app() -> web.Application:
@@ -98,6 +105,7 @@ def make_app() -> web.Application:
     app.router.add_get("/gzip", gzipped)
     app.router.add_get("/_stcore/stream", websocket)
     app.router.add_get("/ws", websocket)
+    app.router.add_get("/last-close", last_close)
     return app
 
 

@@ -105,3 +105,15 @@ def downstream_response_headers(headers: RawHeaders, *, request_id: bytes) -> li
     out = [(name.lower(), value) for name, value in headers if name.lower() not in drop]
     out.append((REQUEST_ID, request_id))
     return out
+
+
+def upstream_headers_for(scope: dict, request_id: bytes) -> list[tuple[str, str]]:
+    """``upstream_request_headers`` for an ASGI HTTP or WebSocket scope."""
+    client = scope.get("client")
+    return upstream_request_headers(
+        scope["headers"],
+        client_host=client[0] if client else None,
+        scheme=scope.get("scheme", "http"),
+        request_id=request_id,
+        websocket=scope["type"] == "websocket",
+    )

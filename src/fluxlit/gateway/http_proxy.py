@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
-from .headers import downstream_response_headers, upstream_request_headers
+from .headers import downstream_response_headers, upstream_headers_for
 from .responses import send_bad_gateway
 from .upstream import Upstream
 
@@ -60,13 +60,7 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
     if reason := upstream.unavailable_reason():
         await send_bad_gateway(send, reason, request_id)
         return
-    client = scope.get("client")
-    headers = upstream_request_headers(
-        scope["headers"],
-        client_host=client[0] if client else None,
-        scheme=scope.get("scheme", "http"),
-        request_id=request_id,
-    )
+    headers = upstream_headers_for(scope, request_id)
     body = _request_body(receive) if _has_body(scope["headers"]) else None
     url = upstream.url(raw_path, scope.get("query_string", b""))
     started = False

@@ -7,7 +7,7 @@ import logging
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
-from .headers import REQUEST_ID, upstream_request_headers
+from .headers import REQUEST_ID, upstream_headers_for
 from .http_proxy import UPSTREAM_ERRORS
 from .upstream import Upstream
 
@@ -85,14 +85,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
     if reason := upstream.unavailable_reason():
         await _deny(scope, send, 502, reason, request_id)
         return
-    client = scope.get("client")
-    headers = upstream_request_headers(
-        scope["headers"],
-        client_host=client[0] if client else None,
-        scheme=scope.get("scheme", "ws"),
-        request_id=request_id,
-        websocket=True,
-    )
+    headers = upstream_headers_for(scope, request_id)
     try:
         upstream_ws = await upstream.session.ws_connect(
             upstream.url(raw_path, scope.get("query_string", b""), websocket=True),

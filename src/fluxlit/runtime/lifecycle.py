@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from starlette.types import Receive, Send
 
-from .address import internal_api_base
 from .sidecar import StreamlitSidecar
 from .target import Target, infer_target, parse_target
 
@@ -37,15 +36,7 @@ async def running(app: "FluxLit") -> AsyncIterator[None]:
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(upstream.close)
         if upstream.base is None:
-            target = app_target(app)
-            sidecar = StreamlitSidecar(
-                app_target=str(target),
-                app_dir=target.app_dir,
-                api_prefix=settings.api_prefix,
-                internal_api_base=internal_api_base(settings),
-                root_path=settings.root_path,
-                stop_step_timeout_s=settings.streamlit_stop_step_timeout_s,
-            )
+            sidecar = StreamlitSidecar.for_app(app_target(app), settings)
             sidecar.start()
             stack.push_async_callback(asyncio.to_thread, sidecar.stop)
             upstream.exit_code = sidecar.exit_code

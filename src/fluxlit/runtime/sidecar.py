@@ -11,8 +11,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from ..settings import FluxlitSettings
+    from .target import Target
 
 log = logging.getLogger("fluxlit.runtime")
 
@@ -56,6 +61,21 @@ class StreamlitSidecar:
     stop_step_timeout_s: float = 5.0
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_app(cls, target: "Target", settings: "FluxlitSettings", *extra_args: str) -> "StreamlitSidecar":
+        """A sidecar serving the app at ``target`` with the gateway's settings."""
+        from .address import internal_api_base
+
+        return cls(
+            app_target=str(target),
+            app_dir=target.app_dir,
+            api_prefix=settings.api_prefix,
+            internal_api_base=internal_api_base(settings),
+            root_path=settings.root_path,
+            extra_args=extra_args,
+            stop_step_timeout_s=settings.streamlit_stop_step_timeout_s,
+        )
 
     @property
     def url(self) -> str:

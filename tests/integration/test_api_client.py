@@ -1,0 +1,62 @@
+"""ApiClient against a real gateway: paths relative to the mount, methods, bearer and header factory."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fluxlit import ApiClient
+from tests.conftest import Gateway, start_gateway
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def echo_gateway(recording_upstream: str) -> Iterator[Gateway]:
+    gateway = start_gateway(Path(__file__).parents[1] / "apps", "echo_api:app", env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream})
+    yield gateway
+    gateway.proc.stop()
+
+
+@pytest.fixture
+def client(echo_gateway: Gateway) -> Iterator[ApiClient]:
+    with ApiClient(echo_gateway.url + "/api") as client:
+        yield client
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_every_method_reaches_the_mount_relative_route(client: ApiClient, method: str) -> None:
+    response = getattr(client, method)("/echo/items/7", params={"q": "x"})
+    assert response.status_code == 200
+    assert response.json()["method"] == method.upper() and response.json()["path"] == "/items/7"
+    assert response.json()["query"] == "q=x"
+
+
+def test_json_body(client: ApiClient) -> None:
+    assert client.post("/echo/x", json={"a": 1}).json()["body"] == '{"a":1}'
+
+
+def test_with_bearer_adds_authorization_without_changing_the_original(client: ApiClient) -> None:
+    authed = client.with_bearer("t0k")
+    assert authed.get("/echo/me").json()["authorization"] == "Bearer t0k"
+    assert client.get("/echo/me").json()["authorization"] is None
+    authed.close()
+
+
+def test_auth_header_factory_runs_per_request(echo_gateway: Gateway) -> None:
+    calls = iter(range(100))
+    with ApiClient(echo_gateway.url + "/api", auth_header_factory=lambda: {"X-Extra": f"call-{next(calls)}"}) as client:
+        assert client.get("/echo/a").json()["x-extra"] == "call-0"
+        assert client.get("/echo/a").json()["x-extra"] == "call-1"
+
+
+@pytest.mark.parametrize("path", ["echo/x", "//evil.example/x", "http://evil.example/x"])
+def test_paths_must_be_mount_relative(client: ApiClient, path: str) -> None:
+    with pytest.raises(ValueError, match="relative to the API mount"):
+        client.get(path)
+
+
+def test_default_base_comes_from_the_internal_api_base(monkeypatch: pytest.MonkeyPatch, echo_gateway: Gateway) -> None:
+    monkeypatch.setenv("FLUXLIT_INTERNAL_API_BASE", echo_gateway.url + "/api")
+    with ApiClient() as client:
+        assert client.get("/echo/env").json()["path"] == "/env"
