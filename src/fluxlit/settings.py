@@ -1,11 +1,31 @@
-"""FluxlitSettings: every knob in one validated object, read from ``FLUXLIT_*`` variables."""
+"""FluxlitSettings: every knob in one validated object.
 
+Precedence: CLI flag (the CLI exports it as ``FLUXLIT_*``) -> ``FLUXLIT_*`` environment ->
+project file (``fluxlit.toml`` or ``[tool.fluxlit]``) -> defaults.
+"""
+
+import ipaddress
+import json
+import os
 from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .project_file import ProjectFileError, read_project_file
 
 ENV_PREFIX = "FLUXLIT_"
+MiB = 1024 * 1024
+Source = Literal["env", "project file", "default"]
+
+# Names that carry credentials: never forwarded to Streamlit from the browser.
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "x-csrf-token", "x-xsrf-token", "x-amz-security-token"}
+)
+FORWARDING_HEADERS = frozenset({"host", "forwarded", "x-real-ip", "x-request-id", "x-scheme"})
 
 
 class SettingsError(ValueError):
@@ -19,26 +39,77 @@ def _normalize_prefix(value: str, *, empty: str) -> str:
     return "/" + value.strip("/")
 
 
+def _list(value: Any) -> Any:
+    """A list from a list, a JSON array or comma-separated text."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def refused_forward_header(name: str) -> str | None:
+    """Why a browser header may not be put on the allowlist, or ``None`` when it may."""
+    lowered = name.strip().lower()
+    if lowered in CREDENTIAL_HEADERS or lowered.startswith("proxy-") or any(w in lowered for w in ("secret", "token", "password", "session")):
+        return "carries credentials"
+    if lowered in FORWARDING_HEADERS or lowered.startswith("x-forwarded-"):
+        return "is set by the gateway itself"
+    from .gateway.headers import HOP_BY_HOP
+
+    if lowered.encode() in HOP_BY_HOP:
+        return "is hop-by-hop"
+    return None
+
+
 class FluxlitSettings(BaseSettings):
-    """Effective configuration; precedence: CLI flag -> ``FLUXLIT_*`` env -> defaults."""
+    """Effective configuration of a FluxLit app, its gateway and its Streamlit child."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
 
     title: str = "FluxLit"
-    app: str = Field("", description="Import target module:attribute for the factory and the Streamlit child.")
+    app: str = Field("", description="Import target module:attribute (factory, Streamlit child).")
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "info"
     api_mount_path: str = "/api"
-    root_path: str = ""
+    root_path: str = Field("", description="Public subpath, e.g. /apps/my-app.")
+    trust_proxy: bool = Field(False, description="Honour X-Forwarded-* from FORWARDED_ALLOW_IPS peers.")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
+    public_base_url: str = Field("", description="Canonical public origin (+ root path); falls back to PUBLIC_BASE_URL.")
+    strict_public_base_url: bool = False
     internal_api_base: str = Field("", description="URL the Streamlit child uses to reach the API.")
     streamlit_upstream: str = Field("", description="Existing Streamlit to proxy to instead of starting a child.")
+    debug: bool = False
+    enable_gateway_access_log: bool = False
+    enable_request_logging: bool = False
+    enable_gateway_prometheus_metrics: bool = False
+    gateway_prometheus_metrics_path: str = "/__fluxlit/metrics"
+    gateway_max_proxy_request_body_bytes: int = Field(200 * MiB, ge=0, description="0 means unlimited.")
     gateway_upstream_connect_timeout_s: float = Field(5.0, gt=0)
     gateway_upstream_read_timeout_s: float = Field(60.0, gt=0)
-    gateway_ws_max_message_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    gateway_header_read_timeout_s: float = Field(10.0, gt=0)
+    gateway_max_header_bytes: int = Field(32 * 1024, ge=1024)
+    gateway_max_header_count: int = Field(100, ge=8)
+    gateway_ws_max_message_bytes: int = Field(200 * MiB, gt=0)
+    gateway_forward_client_headers_to_streamlit: Annotated[list[str], NoDecode] = Field(default_factory=list)
     streamlit_startup_timeout_s: float = Field(60.0, gt=0)
     streamlit_stop_step_timeout_s: float = Field(5.0, gt=0)
     uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0)
-    log_level: str = "info"
+    allow_unified_uvicorn_multiworker: bool = False
+    pidfile: str = ".fluxlit.pid"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, InitSettingsSource(settings_cls, project_values())
 
     @field_validator("api_mount_path")
     @classmethod
@@ -50,7 +121,12 @@ class FluxlitSettings(BaseSettings):
     def _root(cls, value: str) -> str:
         return _normalize_prefix(value, empty="")
 
-    @field_validator("streamlit_upstream", "internal_api_base")
+    @field_validator("gateway_prometheus_metrics_path")
+    @classmethod
+    def _metrics_path(cls, value: str) -> str:
+        return _normalize_prefix(value, empty="/__fluxlit/metrics")
+
+    @field_validator("streamlit_upstream", "internal_api_base", "public_base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
@@ -66,19 +142,107 @@ class FluxlitSettings(BaseSettings):
             raise ValueError("must be one of critical, error, warning, info, debug, trace")
         return value
 
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _ips(cls, value: Any) -> Any:
+        items = _list(value)
+        for item in items if isinstance(items, list) else []:
+            if item != "*":
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(f"{item!r} is not an IP address or CIDR (use e.g. 10.0.0.0/8,127.0.0.1 or *)") from None
+        return items
+
+    @field_validator("gateway_forward_client_headers_to_streamlit", mode="before")
+    @classmethod
+    def _forward_names(cls, value: Any) -> Any:
+        items = _list(value)
+        if isinstance(items, list) and len(items) > 32:
+            raise ValueError("at most 32 header names")
+        return [str(item).strip().lower() for item in items] if isinstance(items, list) else items
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_public_base_url(cls, data: Any) -> Any:
+        # Plain PUBLIC_BASE_URL is only a fallback for FLUXLIT_PUBLIC_BASE_URL.
+        if isinstance(data, dict) and not data.get("public_base_url") and os.environ.get("PUBLIC_BASE_URL"):
+            data = {**data, "public_base_url": os.environ["PUBLIC_BASE_URL"]}
+        return data
+
     @cached_property
     def api_prefix(self) -> str:
         """Public path of the API: root path + mount (``/apps/x/api``)."""
         return self.root_path + self.api_mount_path
 
+    @cached_property
+    def forward_client_headers(self) -> tuple[str, ...]:
+        """Allowlisted browser headers that may really be forwarded (refused names removed)."""
+        return tuple(n for n in self.gateway_forward_client_headers_to_streamlit if refused_forward_header(n) is None)
+
+    @cached_property
+    def refused_forward_headers(self) -> dict[str, str]:
+        """Allowlisted names that are never forwarded, with the reason."""
+        return {
+            n: reason for n in self.gateway_forward_client_headers_to_streamlit if (reason := refused_forward_header(n)) is not None
+        }
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings as a plain dict that is safe to print (credentials in URLs masked)."""
+        return {name: redact_value(name, value) for name, value in self.model_dump().items()}
+
+
+def redact_value(name: str, value: Any) -> Any:
+    """Mask a setting value that may hold a secret."""
+    if isinstance(value, str) and any(word in name for word in ("secret", "token", "password", "key")) and value:
+        return "***"
+    if isinstance(value, str) and "://" in value and "@" in value:
+        parts = urlsplit(value)
+        if parts.username or parts.password:
+            host = parts.hostname or ""
+            netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+            return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
+def project_values(cwd: Path | None = None) -> dict[str, Any]:
+    """Setting values from the project file (its ``target`` key is the import target)."""
+    data = dict(read_project_file(cwd).data)
+    if "target" in data and "app" not in data:
+        data["app"] = data.pop("target")
+    return {k: v for k, v in data.items() if k in FluxlitSettings.model_fields}
+
+
+def sources(settings: FluxlitSettings, cwd: Path | None = None) -> dict[str, Source]:
+    """Where each effective value came from."""
+    from_file = project_values(cwd)
+    return {
+        name: "env" if ENV_PREFIX + name.upper() in os.environ else "project file" if name in from_file else "default"
+        for name in settings.model_fields
+    }
+
+
+_MESSAGES = {
+    "int_parsing": "is not a whole number",
+    "float_parsing": "is not a number",
+    "bool_parsing": "is not a boolean (use 1/true/yes/on or 0/false/no/off)",
+}
+
 
 def load_settings(**overrides: object) -> FluxlitSettings:
-    """Build settings, turning validation errors into one message per bad variable."""
+    """Build settings, turning validation errors into one line per bad setting."""
     try:
         return FluxlitSettings(**overrides)
+    except ProjectFileError as exc:
+        raise SettingsError(str(exc)) from None
     except ValidationError as exc:
+        file = read_project_file().path
+        file_values = project_values()
         lines = []
         for error in exc.errors():
-            name = ENV_PREFIX + "_".join(str(part) for part in error["loc"]).upper()
-            lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            env = ENV_PREFIX + field.upper()
+            where = env if env in os.environ or file is None or field not in file_values else f"{field} in {file}"
+            message = _MESSAGES.get(error["type"], error["msg"].removeprefix("Value error, "))
+            lines.append(f"{where}={error.get('input')!r} {message}")
         raise SettingsError("invalid FluxLit settings:\n  " + "\n  ".join(lines)) from None

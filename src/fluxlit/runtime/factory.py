@@ -2,7 +2,6 @@
 
 from typing import TYPE_CHECKING
 
-from ..settings import load_settings
 from .target import TargetError, load_app, resolve_target
 
 if TYPE_CHECKING:
@@ -12,6 +11,6 @@ if TYPE_CHECKING:
 def create_unified_app() -> "FluxLit":
     """Load the FluxLit app named by ``FLUXLIT_APP`` (or the project file, or ``app:app``)."""
     try:
-        return load_app(resolve_target(load_settings().app or None))
+        return load_app(resolve_target(None))
     except TargetError as exc:
         raise SystemExit(f"fluxlit: {exc}") from None

@@ -3,10 +3,11 @@
 import importlib
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..project_file import ProjectFileError, read_project_file
 
 if TYPE_CHECKING:
     from ..app import FluxLit
@@ -32,19 +33,11 @@ class Target:
 
 def project_file_target(cwd: Path) -> str | None:
     """``target`` from ``fluxlit.toml``, else from ``[tool.fluxlit]`` in ``pyproject.toml``."""
-    for name, table in (("fluxlit.toml", ()), ("pyproject.toml", ("tool", "fluxlit"))):
-        path = cwd / name
-        if not path.is_file():
-            continue
-        try:
-            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise TargetError(f"{path} is not valid TOML ({exc}); fix the file or pass the target explicitly") from None
-        for key in table:
-            data = data.get(key, {})
-        if isinstance(data, dict) and data.get("target"):
-            return str(data["target"])
-    return None
+    try:
+        value = read_project_file(cwd).data.get("target")
+    except ProjectFileError as exc:
+        raise TargetError(str(exc)) from None
+    return str(value) if value else None
 
 
 def parse_target(spec: str, cwd: Path) -> Target:
@@ -62,9 +55,9 @@ def parse_target(spec: str, cwd: Path) -> Target:
 
 
 def resolve_target(cli_value: str | None, cwd: Path | None = None) -> Target:
-    """CLI argument -> project file ``target`` -> ``app:app``."""
+    """CLI argument -> ``FLUXLIT_APP`` -> project file ``target`` -> ``app:app``."""
     cwd = cwd or Path.cwd()
-    return parse_target(cli_value or project_file_target(cwd) or DEFAULT_TARGET, cwd)
+    return parse_target(cli_value or os.environ.get("FLUXLIT_APP") or project_file_target(cwd) or DEFAULT_TARGET, cwd)
 
 
 def load_app(target: Target) -> "FluxLit":
