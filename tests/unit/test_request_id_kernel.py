@@ -1,16 +1,11 @@
 """Request-id kernel: both twins, and their agreement on generated input."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fluxlit._speedups as speedups
 from fluxlit._speedups.constants import MAX_REQUEST_ID_LENGTH, REQUEST_ID_ALPHABET
-from tests.conftest import pure_mode, twin
+from tests.conftest import twin
 
 SAFE = st.binary().map(lambda b: bytes(REQUEST_ID_ALPHABET[x % len(REQUEST_ID_ALPHABET)] for x in b))
 ANY_ID = st.one_of(st.binary(max_size=200), SAFE, st.binary(min_size=120, max_size=140).map(lambda b: b"a" * len(b)))
@@ -63,24 +58,3 @@ def test_twins_agree_on_validity(value: bytes) -> None:
     assert pure.is_valid_request_id(value) == compiled.is_valid_request_id(value)
     kept_pure, kept_compiled = pure.request_id_for(value), compiled.request_id_for(value)
     assert (kept_pure == value) == (kept_compiled == value)
-
-
-def test_selected_implementation_matches_the_mode() -> None:
-    # The default CI run must really exercise the compiled kernels; the pure run must not.
-    assert speedups.IMPLEMENTATION == ("pure" if pure_mode() else "compiled")
-    expected = twin("request_id", speedups.IMPLEMENTATION)
-    assert speedups.request_id_for is expected.request_id_for
-
-
-@pytest.mark.parametrize(("raw", "pure"), [("1", True), ("TRUE", True), ("yes", True), ("on", True), ("0", False), ("", False), ("false", False), (None, False)])
-def test_pure_python_flag_is_parsed_explicitly(raw, pure: bool) -> None:
-    assert speedups.pure_python_requested(raw) is pure
-
-
-def test_unknown_pure_python_value_fails_with_the_accepted_forms() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", "import fluxlit"], env={**os.environ, "FLUXLIT_PURE_PYTHON": "maybe"}, capture_output=True, text=True
-    )
-    assert result.returncode != 0
-    assert "FLUXLIT_PURE_PYTHON='maybe' is not a boolean" in result.stderr
-    assert "1/true/yes/on" in result.stderr

@@ -10,7 +10,9 @@ import os
 from types import ModuleType
 from typing import Literal
 
-KERNELS = ("request_id",)
+from .errors import FrameEvent, WebSocketProtocolError
+
+KERNELS = ("request_id", "body_limit", "ws_frames")
 PURE_PYTHON_ENV = "FLUXLIT_PURE_PYTHON"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -54,9 +56,15 @@ IMPLEMENTATION, _modules = _select()
 is_valid_request_id = _modules["request_id"].is_valid_request_id
 mint_request_id = _modules["request_id"].mint_request_id
 request_id_for = _modules["request_id"].request_id_for
+BodyLimit = _modules["body_limit"].BodyLimit
+FrameInspector = _modules["ws_frames"].FrameInspector
 
 __all__ = [
     "IMPLEMENTATION",
+    "BodyLimit",
+    "FrameEvent",
+    "FrameInspector",
+    "WebSocketProtocolError",
     "KERNELS",
     "is_valid_request_id",
     "load_twin",

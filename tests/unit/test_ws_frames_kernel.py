@@ -1,0 +1,168 @@
+"""WebSocket frame-inspector kernel over both twins, against frames built by the websockets library."""
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from websockets.frames import Close, Frame, Opcode
+
+from fluxlit._speedups import FrameEvent, WebSocketProtocolError
+from tests.conftest import twin
+
+CLIENT, SERVER = True, False
+
+
+def wire(frame: Frame, *, mask: bool) -> bytes:
+    return frame.serialize(mask=mask, extensions=[])
+
+
+def inspect(kernel, data: bytes, *, masked: bool, chunk: int | None = None, **limits) -> list[FrameEvent]:
+    inspector = kernel.FrameInspector(masked=masked, **limits)
+    if chunk is None:
+        return inspector.feed(data)
+    events = []
+    for start in range(0, len(data), chunk):
+        events += inspector.feed(data[start : start + chunk])
+    return events
+
+
+@pytest.fixture
+def kernel(implementation: str):
+    return twin("ws_frames", implementation)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 70000])
+@pytest.mark.parametrize("opcode", [Opcode.TEXT, Opcode.BINARY])
+@pytest.mark.parametrize("masked", [CLIENT, SERVER])
+def test_data_frames_of_every_length_class(kernel, size: int, opcode: Opcode, masked: bool) -> None:
+    data = wire(Frame(opcode, b"a" * size), mask=masked)
+    for chunk in (None, 1, 7, 4096):
+        assert inspect(kernel, data, masked=masked, chunk=chunk) == [FrameEvent(int(opcode), True, masked, size, None)]
+
+
+@pytest.mark.parametrize("opcode", [Opcode.PING, Opcode.PONG])
+def test_control_frames(kernel, opcode: Opcode) -> None:
+    data = wire(Frame(opcode, b"x" * 125), mask=True)
+    assert inspect(kernel, data, masked=CLIENT, chunk=1) == [FrameEvent(int(opcode), True, True, 125, None)]
+
+
+@pytest.mark.parametrize("masked", [CLIENT, SERVER])
+def test_close_code_is_read_through_the_mask(kernel, masked: bool) -> None:
+    data = wire(Frame(Opcode.CLOSE, Close(4321, "bye").serialize()), mask=masked)
+    assert inspect(kernel, data, masked=masked, chunk=1) == [FrameEvent(8, True, masked, 5, 4321)]
+    empty = wire(Frame(Opcode.CLOSE, b""), mask=masked)
+    assert inspect(kernel, empty, masked=masked) == [FrameEvent(8, True, masked, 0, None)]
+
+
+def test_fragmented_message_with_interleaved_ping(kernel) -> None:
+    frames = [
+        Frame(Opcode.TEXT, b"he", fin=False),
+        Frame(Opcode.PING, b"p"),
+        Frame(Opcode.CONT, b"ll", fin=False),
+        Frame(Opcode.CONT, b"o", fin=True),
+        Frame(Opcode.BINARY, b"\x00" * 300),
+    ]
+    data = b"".join(wire(f, mask=True) for f in frames)
+    expected = [FrameEvent(1, False, True, 2, None), FrameEvent(9, True, True, 1, None), FrameEvent(0, False, True, 2, None),
+                FrameEvent(0, True, True, 1, None), FrameEvent(2, True, True, 300, None)]  # fmt: skip
+    assert inspect(kernel, data, masked=CLIENT) == expected
+    assert inspect(kernel, data, masked=CLIENT, chunk=1) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "masked", "code", "reason"),
+    [
+        (wire(Frame(Opcode.TEXT, b"hi"), mask=False), CLIENT, 1002, "unmasked client frame"),
+        (wire(Frame(Opcode.TEXT, b"hi"), mask=True), SERVER, 1002, "masked server frame"),
+        (b"\x83\x80abcd", CLIENT, 1002, "reserved opcode 0x3"),
+        (b"\x8b\x80abcd", CLIENT, 1002, "reserved opcode 0xb"),
+        (b"\xc1\x80abcd", CLIENT, 1002, "reserved bits"),
+        (b"\x09\x80abcd", CLIENT, 1002, "fragmented control frame"),
+        (b"\x89\xfeabcd", CLIENT, 1002, "control frame payload over 125"),
+        (b"\x80\x80abcd", CLIENT, 1002, "continuation frame without a message"),
+        (b"\x01\x80abcd\x01\x80abcd", CLIENT, 1002, "new message inside a fragmented message"),
+        (b"\x88\x81abcdx", CLIENT, 1002, "close frame with a 1-byte payload"),
+        (wire(Frame(Opcode.CLOSE, (1005).to_bytes(2, "big")), mask=True), CLIENT, 1002, "invalid close code 1005"),
+        (b"\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00abcd", CLIENT, 1002, "most significant bit"),
+    ],
+)
+def test_protocol_violations_fail_with_a_close_code(kernel, data: bytes, masked: bool, code: int, reason: str) -> None:
+    for chunk in (None, 1):
+        with pytest.raises(WebSocketProtocolError, match=reason) as caught:
+            inspect(kernel, data, masked=masked, chunk=chunk)
+        assert caught.value.code == code
+
+
+def test_frame_and_message_size_limits_fail_with_1009(kernel) -> None:
+    with pytest.raises(WebSocketProtocolError) as frame_error:
+        inspect(kernel, wire(Frame(Opcode.BINARY, b"z" * 2000), mask=True), masked=CLIENT, max_frame=1000)
+    parts = b"".join(wire(Frame(op, b"z" * 600, fin=fin), mask=True) for op, fin in ((Opcode.TEXT, False), (Opcode.CONT, True)))
+    with pytest.raises(WebSocketProtocolError) as message_error:
+        inspect(kernel, parts, masked=CLIENT, max_message=1000)
+    assert frame_error.value.code == message_error.value.code == 1009
+
+
+def test_rsv1_allowed_only_when_compression_was_negotiated(kernel) -> None:
+    data = b"\xc1\x80abcd"
+    assert inspect(kernel, data, masked=CLIENT, allow_rsv1=True) == [FrameEvent(1, True, True, 0, None)]
+
+
+def test_a_failed_stream_stays_failed(kernel) -> None:
+    inspector = kernel.FrameInspector(masked=True)
+    with pytest.raises(WebSocketProtocolError):
+        inspector.feed(b"\x83\x80abcd")
+    with pytest.raises(WebSocketProtocolError, match="reserved opcode"):
+        inspector.feed(wire(Frame(Opcode.TEXT, b"ok"), mask=True))
+
+
+frames = st.builds(
+    lambda op, payload, fin, mask: (op, payload, fin, mask),
+    st.sampled_from([0, 1, 2, 3, 8, 9, 10, 11]),
+    st.binary(max_size=300),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+def encode(op: int, payload: bytes, fin: bool, mask: bool) -> bytes:
+    first = (0x80 if fin else 0) | op
+    length = len(payload)
+    if length < 126:
+        header = bytes([first, (0x80 if mask else 0) | length])
+    elif length < 65536:
+        header = bytes([first, (0x80 if mask else 0) | 126]) + length.to_bytes(2, "big")
+    else:
+        header = bytes([first, (0x80 if mask else 0) | 127]) + length.to_bytes(8, "big")
+    if mask:
+        key = os.urandom(4)
+        return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return header + payload
+
+
+def outcome(kernel_name: str, data: bytes, chunk: int | None, **options) -> tuple[list, tuple | None]:
+    inspector = twin("ws_frames", kernel_name).FrameInspector(**options)
+    events, error = [], None
+    pieces = [data] if chunk is None else [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    try:
+        for piece in pieces:
+            events += inspector.feed(piece)
+    except WebSocketProtocolError as exc:
+        error = (exc.code, exc.reason)
+    return events, error
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(frames, max_size=8).map(lambda fs: b"".join(encode(*f) for f in fs)) | st.binary(max_size=400),
+    st.booleans(),
+    st.sampled_from([None, 1, 3, 64]),
+    st.sampled_from([0, 100]),
+)
+def test_twins_agree_on_generated_streams(data: bytes, masked: bool, chunk: int | None, max_frame: int) -> None:
+    options = {"masked": masked, "max_frame": max_frame}
+    pure, compiled = outcome("pure", data, chunk, **options), outcome("compiled", data, chunk, **options)
+    assert pure == compiled
+    whole_events, whole_error = outcome("pure", data, None, **options)
+    # Feeding byte by byte finds the same frames and the same violation as feeding it whole.
+    assert pure[1] == whole_error and pure[0][: len(whole_events)] == whole_events
