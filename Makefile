@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := chromium nginx-light redis-server wrk
+DEBIAN_PACKAGES := chromium nginx-light caddy redis-server wrk
 PORT ?= 8000
 
-.PHONY: run test test-compiled test-pure system install bench clean
+.PHONY: run test test-compiled test-pure system install bench bench-ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,23 @@ system:
 run: install
 	cd examples/demo && ../../$(BIN)/fluxlit run app:app --port $(PORT) --loop uvloop
 
-test: system install test-compiled test-pure
+test: system install test-compiled test-pure bench-ci
 
 test-compiled: install
 	$(BIN)/python -m pytest
 
 test-pure: install
 	FLUXLIT_PURE_PYTHON=1 $(BIN)/python -m pytest
+
+# Kernel micro-benchmarks (asv, compiled vs pure) and the end-to-end proxy benchmark (gateway vs direct vs nginx).
+bench: system install
+	$(BIN)/asv machine --yes >/dev/null
+	$(BIN)/asv run --python=same --show-stderr
+	$(BIN)/python benchmarks/e2e/run.py --out benchmark-results
+
+# Short CI version: fails only on a gross ratio regression or a workload erroring.
+bench-ci: system install
+	$(BIN)/python benchmarks/e2e/run.py --seconds 2 --rounds 1 --idle-websockets 200 --out benchmark-results --check
 
 clean:
 	rm -rf $(VENV) build src/fluxlit/_speedups/*.c src/fluxlit/_speedups/*.so
