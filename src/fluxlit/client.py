@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 
+from .logging import page_request_id
 from .runtime.address import internal_api_base
 from .settings import load_settings
 
@@ -26,8 +27,11 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         auth_header_factory: AuthHeaderFactory | None = None,
         transport: httpx.BaseTransport | None = None,
+        forward_request_id: bool | None = None,
     ) -> None:
         self.base_url = (base_url or internal_api_base(load_settings())).rstrip("/")
+        # Debug mode ties a page's API calls to its session in the access log (default: FLUXLIT_DEBUG).
+        self.forward_request_id = load_settings().debug if forward_request_id is None else forward_request_id
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.auth_header_factory = auth_header_factory
@@ -46,6 +50,8 @@ class ApiClient:
         if self.auth_header_factory is not None:
             headers.update(self.auth_header_factory())
         headers.update(kwargs.pop("headers", None) or {})
+        if self.forward_request_id and not any(k.lower() == "x-request-id" for k in headers) and (rid := page_request_id()):
+            headers["X-Request-ID"] = rid
         return self._http.request(method, self.url(path), headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -76,6 +82,7 @@ class ApiClient:
             headers={**self.headers, "Authorization": f"Bearer {token}"},
             auth_header_factory=self.auth_header_factory,
             transport=self._transport,
+            forward_request_id=self.forward_request_id,
         )
 
     def close(self) -> None:

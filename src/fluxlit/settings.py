@@ -99,6 +99,7 @@ class FluxlitSettings(BaseSettings):
     uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0)
     allow_unified_uvicorn_multiworker: bool = False
     pidfile: str = ".fluxlit.pid"
+    log_format: Literal["text", "json"] = Field("text", description="json: the fluxlit loggers write JsonLogFormatter lines.")
 
     @classmethod
     def settings_customise_sources(

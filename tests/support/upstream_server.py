@@ -9,6 +9,8 @@ Run as ``python upstream_server.py PORT``. Routes:
   GET  /slow?s=S                   answers after S seconds
   WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers
   GET  /last-close                 code of the last WebSocket close the server received
+  ANY  /record/TAG?delay=S         records what arrives under TAG (headers, body size, complete), answers after S seconds
+  GET  /recorded/TAG               the records for TAG, oldest first ([] when nothing arrived)
 """
 
 import asyncio
@@ -21,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 CHUNK = b"x" * 65536
 CLOSES: list[dict[str, object]] = []
+RECORDS: dict[str, list[dict[str, object]]] = {}
 
 
 def _headers(request: web.Request) -> list[list[str]]:
@@ -94,6 +97,27 @@ async def last_close(request: web.Request) -> web.Response:
     return web.json_response(CLOSES[-1] if CLOSES else None)
 
 
+async def record(request: web.Request) -> web.Response:
+    entry: dict[str, object] = {"method": request.method, "headers": _headers(request), "body_size": 0, "complete": False}
+    RECORDS.setdefault(request.match_info["tag"], []).append(entry)
+    size = 0
+    try:
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            entry["body_size"] = size
+        entry["complete"] = request.content.is_eof()
+    except Exception as exc:  # the record says how the body ended; aiohttp still sees the error
+        entry["error"] = type(exc).__name__
+        entry["error"] = type(exc).__name__
+        raise
+    await asyncio.sleep(float(request.query.get("delay", "0")))
+    return web.json_response(entry)
+
+
+async def recorded(request: web.Request) -> web.Response:
+    return web.json_response(RECORDS.get(request.match_info["tag"], []))
+
+
 def make_app() -> web.Application:
     app = web.Application(client_max_size=0)
     app.router.add_get("/", ok)
@@ -106,6 +130,8 @@ def make_app() -> web.Application:
     app.router.add_get("/_stcore/stream", websocket)
     app.router.add_get("/ws", websocket)
     app.router.add_get("/last-close", last_close)
+    app.router.add_route("*", "/record/{tag}", record)
+    app.router.add_get("/recorded/{tag}", recorded)
     return app
 
 

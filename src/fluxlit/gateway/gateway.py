@@ -1,16 +1,31 @@
-"""The ASGI gateway: one callable that routes to the API, the probes or the Streamlit proxy."""
+"""The ASGI gateway: one callable that routes to the API, the probes, the ops endpoints or the Streamlit proxy."""
+
+import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._speedups import request_id_for
-from ..settings import FluxlitSettings
+from ..logging import configure_logging
+from ..metrics import GatewayMetrics, load_metrics
+from ..settings import FluxlitSettings, SettingsError
+from .debug import DEBUG_PATH, DebugState
 from .headers import REQUEST_ID
 from .http_proxy import proxy_http
+from .observer import Observer
 from .probes import LIVENESS, readiness
-from .responses import send_json
-from .routing import Dispatch, Router
+from .responses import send_bytes, send_json
+from .routing import Dispatch, Route, Router, _under
+from .trust import forwarded_scope
 from .upstream import Upstream
 from .ws_relay import relay_websocket
+
+log = logging.getLogger("fluxlit.gateway")
+
+OpsEndpoint = Callable[[Send, bytes], Awaitable[None]]
+
+DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch.HEALTHZ: "ops", Dispatch.READYZ: "ops"}
+"""Bounded destination class of each route, for logs, metrics and the debug ring."""
 
 
 def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> bytes | None:
@@ -22,35 +37,105 @@ def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> bytes | None:
 
 
 class Gateway:
-    """Routes ``{root}{mount}/...`` to the in-process API and everything else to Streamlit."""
+    """Routes ``{root}{mount}/...`` to the in-process API and everything else to Streamlit.
+
+    Observability is decided once, here: with access log, request logging, metrics and debug all
+    off, a request pays for nothing but a dictionary lookup of its path.
+    """
 
     def __init__(self, api: ASGIApp, settings: FluxlitSettings, upstream: Upstream) -> None:
         self.api = api
         self.settings = settings
         self.upstream = upstream
         self.router = Router(settings.root_path, settings.api_mount_path)
+        configure_logging(settings)
+        self.metrics: GatewayMetrics | None = load_metrics() if settings.enable_gateway_prometheus_metrics else None
+        """Counters and histograms (``None`` when ``FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS`` is off)."""
+        self.debug: DebugState | None = (
+            DebugState(settings, upstream, snapshot_served=not _under(DEBUG_PATH, settings.api_mount_path)) if settings.debug else None
+        )
+        self._ops = self._ops_endpoints()
+        access = settings.enable_gateway_access_log or settings.debug
+        api_requests = settings.enable_request_logging or settings.debug
+        self._observer = (
+            Observer(access=access, api_requests=api_requests, metrics=self.metrics, recent=self.debug.recent if self.debug else None)
+            if access or api_requests or self.metrics is not None or self.debug is not None
+            else None
+        )
+
+    def _ops_endpoints(self) -> dict[str, OpsEndpoint]:
+        # Ops paths are answered by the gateway even when off (404), so they never reach Streamlit,
+        # unless the API mount covers them: then they belong to the API.
+        s = self.settings
+        endpoints: dict[str, OpsEndpoint] = {}
+        metrics_path = s.gateway_prometheus_metrics_path
+        if not _under(metrics_path, s.api_mount_path):
+            endpoints[metrics_path] = endpoints[s.root_path + metrics_path] = self._serve_metrics
+        elif self.metrics is not None:
+            raise SettingsError(
+                f"FLUXLIT_GATEWAY_PROMETHEUS_METRICS_PATH={metrics_path!r} sits under the API mount {s.api_mount_path!r}, "
+                "where the API would shadow it; choose a path outside the mount (default /__fluxlit/metrics)"
+            )
+        if not _under(DEBUG_PATH, s.api_mount_path):
+            endpoints[DEBUG_PATH] = endpoints[s.root_path + DEBUG_PATH] = self._serve_debug
+        elif self.debug is not None:
+            log.warning("debug snapshot disabled: the API mount %r shadows %s", s.api_mount_path, DEBUG_PATH)
+        return endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
             return
         request_id = request_id_for(incoming_request_id(scope["headers"]))
-        route = self.router.route(scope["path"], scope.get("raw_path"))
-        if route.dispatch is Dispatch.STREAMLIT:
+        endpoint = self._ops.get(scope["path"])
+        route = None if endpoint is not None else self.router.route(scope["path"], scope.get("raw_path"))
+        if self._observer is None:
+            await self._dispatch(scope, receive, send, request_id, route, endpoint)
+            return
+        dispatch = "ops" if route is None else DISPATCH_CLASS[route.dispatch]
+        with self._observer.exchange(scope, receive, send, dispatch, request_id) as exchange:
+            await self._dispatch(scope, exchange.receive, exchange.send, request_id, route, endpoint)
+
+    async def _dispatch(
+        self, scope: Scope, receive: Receive, send: Send, request_id: bytes, route: Route | None, endpoint: OpsEndpoint | None
+    ) -> None:
+        kind = scope["type"]
+        if route is not None and route.dispatch is Dispatch.STREAMLIT:
             forward = proxy_http if kind == "http" else relay_websocket
             await forward(scope, receive, send, self.upstream, route.raw_path, request_id)
-        elif route.dispatch is Dispatch.API:
+        elif route is not None and route.dispatch is Dispatch.API:
             headers = [(n, v) for n, v in scope["headers"] if n.lower() != REQUEST_ID]
             headers.append((REQUEST_ID, request_id))
             api_scope = {**scope, "path": route.path, "raw_path": route.raw_path, "root_path": route.root_path, "headers": headers}
+            # Behind a trusted proxy the API sees the browser's address and scheme (FLUXLIT_TRUST_PROXY).
+            api_scope.update(forwarded_scope(scope, self.upstream.header_policy.proxies))
             await self.api(api_scope, receive, _stamp_request_id(send, request_id))
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "probes are HTTP only"})
-        elif route.dispatch is Dispatch.HEALTHZ:
+            await send({"type": "websocket.close", "code": 1008, "reason": "this path is HTTP only"})
+        elif endpoint is not None:
+            await endpoint(send, request_id)
+        elif route is not None and route.dispatch is Dispatch.HEALTHZ:
             await send_json(send, 200, LIVENESS, request_id)
         else:
             status, payload = await readiness(self.upstream, self.settings.root_path)
             await send_json(send, status, payload, request_id)
+
+    async def _serve_metrics(self, send: Send, request_id: bytes) -> None:
+        if self.metrics is None:
+            await _not_found(send, request_id)
+            return
+        body, content_type = self.metrics.render()
+        await send_bytes(send, 200, body, content_type.encode(), request_id)
+
+    async def _serve_debug(self, send: Send, request_id: bytes) -> None:
+        if self.debug is None:
+            await _not_found(send, request_id)
+            return
+        await send_json(send, 200, self.debug.snapshot(), request_id)
+
+
+async def _not_found(send: Send, request_id: bytes) -> None:
+    await send_bytes(send, 404, b"Not Found\n", b"text/plain; charset=utf-8", request_id)
 
 
 def _stamp_request_id(send: Send, request_id: bytes) -> Send:

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
-from .headers import downstream_response_headers, upstream_headers_for
+from .._speedups import BodyLimit
+from ..metrics import note_body_limit_rejected
+from .headers import REQUEST_ID, downstream_response_headers, upstream_headers_for
 from .responses import send_bad_gateway
 from .upstream import Upstream
 
@@ -20,26 +22,72 @@ class ClientDisconnected(Exception):
     """The client went away while its request body was being forwarded."""
 
 
-def _has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+class BodyTooLarge(Exception):
+    """The streamed request body passed ``FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES``."""
+
+
+def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
+    """Whether the request has a body, and its declared length (``None`` when chunked)."""
     for name, value in headers:
         name = name.lower()
         if name == b"content-length":
-            return value.strip() not in (b"", b"0")
+            length = int(value)  # the server's HTTP parser has already rejected malformed lengths
+            return length > 0, length
         if name == b"transfer-encoding":
-            return True
-    return False
+            return True, None
+    return False, None
 
 
-async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
-    # aiohttp pulls the next chunk only once the previous one is written: that is the backpressure.
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        if body := message.get("body", b""):
-            yield body
-        if not message.get("more_body", False):
-            return
+class _Upload:
+    """The client's request body, streamed to aiohttp and counted against the body cap."""
+
+    def __init__(self, receive: Receive, limit: BodyLimit) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.over_cap = False
+        self.client_gone = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body chunk by chunk; raises before yielding a byte past the cap."""
+        # aiohttp pulls the next chunk only once the previous one is written: that is the backpressure.
+        # Raising makes aiohttp drop the upstream connection without ending the body, so the
+        # upstream never sees a complete request.
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.client_gone = True
+                raise ClientDisconnected
+            if body := message.get("body", b""):
+                if self.limit.feed(len(body)):
+                    self.over_cap = True
+                    raise BodyTooLarge
+                yield body
+            if not message.get("more_body", False):
+                return
+
+
+async def _send_too_large(send: Send, scope: Scope, cap: int, request_id: bytes) -> None:
+    """413 naming the setting; the connection closes because the rest of the body stays unread."""
+    note_body_limit_rejected()
+    log.warning(
+        "413 for %s %s: body over FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES=%d request_id=%s",
+        scope["method"],
+        scope["path"],
+        cap,
+        request_id.decode(),
+    )
+    body = (
+        f"413 Payload Too Large: the request body is over {cap} bytes "
+        f"(FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES)\nrequest id: {request_id.decode()}\n"
+    ).encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (REQUEST_ID, request_id),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -56,18 +104,23 @@ def _describe(exc: BaseException) -> str:
 
 
 async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstream, raw_path: bytes, request_id: bytes) -> None:
-    """Forward one HTTP request to Streamlit and stream the answer back; 502 when it cannot."""
+    """Forward one HTTP request to Streamlit and stream the answer back; 413 over the body cap, 502 when it cannot."""
+    has_body, declared = _declared_body(scope["headers"])
+    limit = BodyLimit(upstream.settings.gateway_max_proxy_request_body_bytes)
+    if declared is not None and limit.over_declared(declared):
+        await _send_too_large(send, scope, limit.cap, request_id)
+        return
     if reason := upstream.unavailable_reason():
         await send_bad_gateway(send, reason, request_id)
         return
-    headers = upstream_headers_for(scope, request_id)
-    body = _request_body(receive) if _has_body(scope["headers"]) else None
+    headers = upstream_headers_for(scope, request_id, upstream.header_policy)
+    upload = _Upload(receive, limit) if has_body else None
     url = upstream.url(raw_path, scope.get("query_string", b""))
     started = False
     watcher: asyncio.Task[None] | None = None
     try:
         async with upstream.session.request(
-            scope["method"], url, headers=headers, data=body, allow_redirects=False
+            scope["method"], url, headers=headers, data=upload.chunks() if upload else None, allow_redirects=False
         ) as response:
             await send(
                 {
@@ -83,9 +136,14 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-    except ClientDisconnected:
-        return
-    except UPSTREAM_ERRORS as exc:
+    except (ClientDisconnected, BodyTooLarge, *UPSTREAM_ERRORS) as exc:
+        # aiohttp reports a failing body as its own connection error: the upload says what happened.
+        if upload is not None and upload.client_gone:
+            return
+        if upload is not None and upload.over_cap:
+            if not started:
+                await _send_too_large(send, scope, limit.cap, request_id)
+            return
         reason = upstream.unavailable_reason() or _describe(exc)
         log.warning("upstream error on %s %s: %s request_id=%s", scope["method"], scope["path"], reason, request_id.decode())
         if not started:

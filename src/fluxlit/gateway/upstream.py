@@ -6,6 +6,7 @@ import aiohttp
 from yarl import URL
 
 from ..settings import FluxlitSettings
+from .headers import HeaderPolicy
 
 
 class Upstream:
@@ -18,6 +19,8 @@ class Upstream:
     def __init__(self, settings: FluxlitSettings, base: str | None = None) -> None:
         self.settings = settings
         self.base = base
+        # Built once: proxy trust networks and the header allowlist are per gateway, not per request.
+        self.header_policy = HeaderPolicy.from_settings(settings)
         self.exit_code: Callable[[], int | None] = lambda: None
         self._session: aiohttp.ClientSession | None = None
 

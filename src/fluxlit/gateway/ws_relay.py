@@ -85,7 +85,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
     if reason := upstream.unavailable_reason():
         await _deny(scope, send, 502, reason, request_id)
         return
-    headers = upstream_headers_for(scope, request_id)
+    headers = upstream_headers_for(scope, request_id, upstream.header_policy)
     try:
         upstream_ws = await upstream.session.ws_connect(
             upstream.url(raw_path, scope.get("query_string", b""), websocket=True),

@@ -1,8 +1,12 @@
 """The gateway's own loopback address, for the internal API base the Streamlit child calls."""
 
 import sys
+from typing import TYPE_CHECKING
 
 from ..settings import FluxlitSettings
+
+if TYPE_CHECKING:
+    from uvicorn import Config
 
 
 def loopback_host(host: str) -> str:
@@ -14,17 +18,26 @@ def loopback_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def uvicorn_bind() -> tuple[str, int] | None:
-    """Host and port of the uvicorn serving this lifespan, found on the await chain.
+def serving_uvicorn_config() -> "Config | None":
+    """The ``uvicorn.Config`` of the uvicorn serving this lifespan, found on the await chain.
 
-    Plain ``uvicorn app:app --port N`` tells the app nothing about N; its lifespan task's frames do.
+    Plain ``uvicorn app:app --port N --workers W`` tells the app nothing about N or W; its
+    lifespan task's frames do.
     """
     frame = sys._getframe(1)
     while frame is not None:
         config = getattr(frame.f_locals.get("self"), "config", None)
-        if type(config).__module__ == "uvicorn.config" and not config.uds and config.fd is None:
-            return config.host, config.port
+        if type(config).__module__ == "uvicorn.config":
+            return config
         frame = frame.f_back
+    return None
+
+
+def uvicorn_bind() -> tuple[str, int] | None:
+    """Host and port of the uvicorn serving this lifespan (``None`` on a socket it did not bind)."""
+    config = serving_uvicorn_config()
+    if config is not None and not config.uds and config.fd is None:
+        return config.host, config.port
     return None
 
 

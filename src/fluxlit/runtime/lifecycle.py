@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import Receive, Send
 
+from .server import refuse_multiple_workers
 from .sidecar import StreamlitSidecar
 from .target import Target, infer_target, parse_target
 
@@ -32,6 +33,7 @@ def app_target(app: "FluxLit") -> Target:
 async def running(app: "FluxLit") -> AsyncIterator[None]:
     """Everything the gateway needs while it serves; torn down in reverse order."""
     settings = app.settings
+    refuse_multiple_workers(settings)
     upstream = app.gateway.upstream
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(upstream.close)
@@ -44,6 +46,8 @@ async def running(app: "FluxLit") -> AsyncIterator[None]:
             upstream.base = sidecar.url
             stack.callback(setattr, upstream, "base", None)
         await stack.enter_async_context(app.api.router.lifespan_context(app.api))
+        if app.gateway.debug is not None:
+            app.gateway.debug.announce()
         yield
 
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import functools
 import signal
 import socket
 import threading
@@ -12,10 +13,28 @@ import uvicorn
 from uvicorn.supervisors import ChangeReload
 
 from ..settings import FluxlitSettings
+from .address import serving_uvicorn_config
+from .protocol import GatewayHttpProtocol, GatewayWebSocketProtocol, HeadLimits
 
 
 class BindError(OSError):
     """The gateway address cannot be bound; the message names it and the fix."""
+
+
+class WorkerCountError(RuntimeError):
+    """uvicorn runs more than one worker, so each would start its own Streamlit child."""
+
+
+def refuse_multiple_workers(settings: FluxlitSettings) -> None:
+    """Fail the lifespan of a multi-worker uvicorn unless ``FLUXLIT_ALLOW_UNIFIED_UVICORN_MULTIWORKER`` is set."""
+    config = serving_uvicorn_config()
+    workers = config.workers if config is not None else 1
+    if workers > 1 and not settings.allow_unified_uvicorn_multiworker:
+        raise WorkerCountError(
+            f"uvicorn is running {workers} workers; FluxLit serves one app per process with one Streamlit child "
+            "and in-memory state, so run a single worker and scale with replicas, or set "
+            "FLUXLIT_ALLOW_UNIFIED_UVICORN_MULTIWORKER=1 to start one Streamlit child per worker anyway"
+        )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -65,6 +84,9 @@ def uvicorn_config(app: Any, settings: FluxlitSettings, *, loop: str, factory: b
         ws_max_size=settings.gateway_ws_max_message_bytes,
         timeout_graceful_shutdown=settings.uvicorn_graceful_shutdown_timeout_s,
         server_header=False,
+        # Head limits, strict framing and 1001 on shutdown (DESIGN.md section 5) on top of uvicorn's protocols.
+        http=functools.partial(GatewayHttpProtocol, limits=HeadLimits.from_settings(settings)),  # type: ignore[arg-type]
+        ws=GatewayWebSocketProtocol,
         # Proxy trust is the gateway's decision (FLUXLIT_TRUST_PROXY), not uvicorn's loopback default.
         proxy_headers=False,
         reload=reload_dirs is not None,

@@ -1,0 +1,165 @@
+"""``fluxlit doctor``: PASS/WARN/FAIL rows about the target, the environment and the settings."""
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, Literal
+
+from packaging.requirements import Requirement
+
+from .config_report import CheckResult, settings_checks
+from .runtime.server import BindError, bind_socket
+from .runtime.target import Target, TargetError, load_app, resolve_target
+from .settings import FluxlitSettings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from .app import FluxLit
+
+Status = Literal["PASS", "WARN", "FAIL"]
+CORE_DEPENDENCIES = ("fastapi", "aiohttp", "uvicorn")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One doctor row: a stable id users grep for, a status and a one-line detail."""
+
+    name: str
+    status: Status
+    detail: str
+
+
+def _floor(distribution: str) -> Requirement | None:
+    """FluxLit's declared requirement on ``distribution``."""
+    for line in metadata.requires("fluxlit") or []:
+        requirement = Requirement(line)
+        if requirement.name.lower() == distribution and requirement.marker is None:
+            return requirement
+    return None
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def dependencies_row() -> Row:
+    """The core runtime packages are installed and new enough."""
+    found, problems = [], []
+    for name in (*CORE_DEPENDENCIES, "streamlit"):
+        version = _version(name)
+        requirement = _floor(name)
+        if version is None:
+            problems.append(f"{name} is not installed")
+        elif requirement is not None and name != "streamlit" and not requirement.specifier.contains(version, prereleases=True):
+            problems.append(f"{name} {version} does not satisfy {requirement}")
+        found.append(f"{name} {version or 'missing'}")
+    if problems:
+        return Row("dependencies", "FAIL", "; ".join(problems) + "; reinstall with pip install -U fluxlit")
+    return Row("dependencies", "PASS", ", ".join(found))
+
+
+def streamlit_row() -> Row:
+    """Streamlit is at least the version FluxLit declares (``st.navigation`` pages)."""
+    version = _version("streamlit")
+    requirement = _floor("streamlit")
+    if version is None:
+        return Row("streamlit_version", "FAIL", "streamlit is not installed; pip install -U fluxlit")
+    if requirement is not None and not requirement.specifier.contains(version, prereleases=True):
+        return Row("streamlit_version", "FAIL", f"streamlit {version} is older than {requirement}; pip install -U streamlit")
+    return Row("streamlit_version", "PASS", f"streamlit {version} ({requirement or 'no floor declared'})")
+
+
+def auth_extra_row() -> Row:
+    """Informational: whether the ``auth`` extra's packages are present."""
+    version = _version("pyjwt")
+    if version is None:
+        return Row("fluxlit_auth_extra", "PASS", "pyjwt not installed; needed only for JWT/OIDC auth (pip install 'fluxlit[auth]')")
+    return Row("fluxlit_auth_extra", "PASS", f"pyjwt {version} installed")
+
+
+def kernels_row() -> Row:
+    """Which twin of the hot-path kernels is loaded."""
+    from ._speedups import IMPLEMENTATION, PURE_PYTHON_ENV, pure_python_requested
+
+    if IMPLEMENTATION == "compiled":
+        return Row("compiled_kernels", "PASS", "compiled kernels loaded")
+    if pure_python_requested(os.environ.get(PURE_PYTHON_ENV)):
+        return Row("compiled_kernels", "PASS", f"pure-Python kernels, as {PURE_PYTHON_ENV} requests")
+    return Row(
+        "compiled_kernels",
+        "WARN",
+        "compiled kernels are not built, so the pure-Python twins run (same behaviour, slower); "
+        f"install a prebuilt wheel or rebuild with a C compiler, or set {PURE_PYTHON_ENV}=1 to acknowledge",
+    )
+
+
+def import_row(spec: str | None) -> tuple[Row, "FluxLit | None", str]:
+    """Import the target; also returns the app (when it loaded) and the target as resolved."""
+    target: Target | None = None
+    try:
+        target = resolve_target(spec)
+        app = load_app(target)
+    except (TargetError, SettingsError) as exc:
+        return Row("import_target", "FAIL", str(exc)), None, str(target or spec or "")
+    pages = sum(1 for _ in app.pages)
+    file = getattr(sys.modules.get(target.module), "__file__", target.app_dir)
+    return Row("import_target", "PASS", f"{target} from {file} ({pages} pages)"), app, str(target)
+
+
+def bind_row(settings: FluxlitSettings) -> Row:
+    """The gateway address can be bound right now."""
+    address = f"{settings.gateway_host}:{settings.gateway_port}"
+    try:
+        bind_socket(settings.gateway_host, settings.gateway_port).close()
+    except BindError as exc:
+        if "already in use" in str(exc):
+            return Row("gateway_bind", "WARN", f"{exc} (fine if this app is already running there)")
+        return Row("gateway_bind", "FAIL", str(exc))
+    return Row("gateway_bind", "PASS", f"{address} is free")
+
+
+def settings_row(result: CheckResult, *, strict: bool) -> Row:
+    """A shared settings check as a doctor row: errors FAIL, warnings WARN (FAIL when strict and the check allows)."""
+    if not result.findings:
+        return Row(result.name, "PASS", result.detail)
+    detail = "; ".join(f.message for f in result.findings)
+    failed = any(f.level == "error" for f in result.findings) or (strict and result.strict)
+    return Row(result.name, "FAIL" if failed else "WARN", detail)
+
+
+def diagnose(spec: str | None, *, strict: bool = False) -> tuple[str, list[Row]]:
+    """Run every check; returns the resolved target and the rows in report order."""
+    rows = [dependencies_row(), streamlit_row()]
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return spec or "", [*rows, Row("settings", "FAIL", str(exc)), kernels_row()]
+    import_result, app, target = import_row(spec)
+    effective = app.settings if app is not None else settings
+    rows += [import_result, bind_row(effective)]
+    rows += [settings_row(result, strict=strict) for result in settings_checks(effective)]
+    rows += [auth_extra_row(), kernels_row()]
+    return target, rows
+
+
+def overall(rows: list[Row]) -> str:
+    """``fail`` if any row failed, else ``warn`` if any warned, else ``pass``."""
+    statuses = {row.status for row in rows}
+    return "fail" if "FAIL" in statuses else "warn" if "WARN" in statuses else "pass"
+
+
+def payload(target: str, rows: list[Row], shown: list[Row]) -> dict[str, Any]:
+    """What ``fluxlit doctor --json`` prints (``status`` covers every row, ``checks`` the shown ones)."""
+    return {"status": overall(rows), "target": target, "checks": [asdict(row) for row in shown]}
+
+
+def render(rows: list[Row], all_rows: list[Row]) -> str:
+    """The table form, with a summary line."""
+    width = max((len(row.name) for row in rows), default=4)
+    lines = [f"{row.name:<{width}}  {row.status}  {row.detail}" for row in rows]
+    counts = {status: sum(row.status == status for row in all_rows) for status in ("PASS", "WARN", "FAIL")}
+    lines.append(f"doctor: {counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL")
+    return "\n".join(lines)

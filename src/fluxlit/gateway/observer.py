@@ -1,0 +1,171 @@
+"""What the gateway records about each request once it ends: access log, API request log, metrics, debug ring."""
+
+import logging
+import time
+from collections import deque
+from contextvars import Token
+from types import TracebackType
+
+from starlette.types import Message, Receive, Scope, Send
+
+from ..logging import ACCESS_LOGGER, API_LOGGER, redact_query_string
+from ..metrics import GatewayMetrics, status_class
+
+access_log = logging.getLogger(ACCESS_LOGGER)
+api_log = logging.getLogger(API_LOGGER)
+
+CLIENT_CLOSED_REQUEST = 499
+"""Logged status of an HTTP request whose client left before any response (nginx's convention)."""
+CLOSE_NO_STATUS = 1005
+CLOSE_ABNORMAL = 1006
+CLOSE_INTERNAL_ERROR = 1011
+
+
+class Observer:
+    """The recorders a gateway has turned on; ``exchange()`` watches one request."""
+
+    def __init__(
+        self,
+        *,
+        access: bool,
+        api_requests: bool,
+        metrics: GatewayMetrics | None,
+        recent: deque[dict[str, object]] | None,
+    ) -> None:
+        self.access = access
+        self.api_requests = api_requests
+        self.metrics = metrics
+        self.recent = recent
+
+    def exchange(self, scope: Scope, receive: Receive, send: Send, dispatch: str, request_id: bytes) -> "Exchange":
+        """A context manager around one request: serve it with the exchange's ``receive``/``send``."""
+        return Exchange(self, scope, receive, send, dispatch, request_id)
+
+
+class Exchange:
+    """One request as the gateway saw it: status or close code, bytes sent, duration."""
+
+    __slots__ = ("_inner_receive", "_inner_send", "_token", "accepted", "bytes_sent", "close_code", "dispatch", "failed",
+                 "observer", "receive", "request_id", "scope", "send", "started", "status", "websocket")  # fmt: skip
+
+    def __init__(self, observer: Observer, scope: Scope, receive: Receive, send: Send, dispatch: str, request_id: bytes) -> None:
+        self.observer = observer
+        self.scope = scope
+        self.dispatch = dispatch
+        self.request_id = request_id
+        self.websocket = scope["type"] == "websocket"
+        self.status = 0
+        self.close_code: int | None = None
+        self.accepted = False
+        self.bytes_sent = 0
+        self.failed = False
+        self.started = 0.0
+        self._token: Token[GatewayMetrics | None] | None = None
+        self._inner_receive = receive
+        self._inner_send = send
+        # Only a WebSocket's end shows on the receive side (the client's close code).
+        self.receive: Receive = self._watch_receive if self.websocket else receive
+        self.send: Send = self._watch_send
+
+    async def _watch_receive(self) -> Message:
+        message = await self._inner_receive()
+        if message["type"] == "websocket.disconnect" and self.close_code is None:
+            self.close_code = message.get("code") or CLOSE_NO_STATUS
+        return message
+
+    async def _watch_send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body" or kind == "websocket.http.response.body":
+            self.bytes_sent += len(message.get("body", b""))
+        elif kind == "http.response.start" or kind == "websocket.http.response.start":
+            self.status = message["status"]
+        elif kind == "websocket.send":
+            text = message.get("text")
+            self.bytes_sent += len(message.get("bytes") or b"") if text is None else len(text.encode())
+        elif kind == "websocket.accept":
+            self.accepted = True
+            if self.observer.metrics is not None:
+                self.observer.metrics.websockets.inc()
+        elif kind == "websocket.close" and self.close_code is None:
+            self.close_code = message.get("code", 1000)
+        await self._inner_send(message)
+
+    def __enter__(self) -> "Exchange":
+        metrics = self.observer.metrics
+        if metrics is not None:
+            self._token = metrics.bind()
+            if not self.websocket:
+                metrics.in_flight.inc()
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        duration = time.perf_counter() - self.started
+        self.failed = exc_type is not None
+        observer = self.observer
+        code = self.logged_status()
+        if (metrics := observer.metrics) is not None:
+            if self._token is not None:
+                metrics.unbind(self._token)
+            if self.websocket:
+                if self.accepted:
+                    metrics.websockets.dec()
+            else:
+                metrics.in_flight.dec()
+            metrics.request_finished(self.dispatch, self.status_class(code), duration)
+        if observer.access or observer.api_requests or observer.recent is not None:
+            self._record(code, duration)
+
+    def logged_status(self) -> int:
+        """HTTP status, or the WebSocket close code (the HTTP status when the handshake was denied)."""
+        if self.status:
+            return self.status
+        if self.websocket:
+            if self.close_code is not None:
+                return self.close_code
+            return CLOSE_INTERNAL_ERROR if self.failed else CLOSE_ABNORMAL
+        return 500 if self.failed else CLIENT_CLOSED_REQUEST
+
+    def status_class(self, code: int) -> str:
+        """Metrics label: ``ws`` for an accepted WebSocket, else the class of the HTTP answer."""
+        if self.websocket and not self.status:
+            # A WebSocket closed before acceptance is answered 403 by the server, or 500 when it failed.
+            return "ws" if self.accepted else "5xx" if self.failed else "4xx"
+        return status_class(code)
+
+    def _record(self, code: int, duration: float) -> None:
+        observer, scope = self.observer, self.scope
+        raw = scope.get("raw_path")
+        path = raw.decode("latin-1") if raw is not None else scope["path"]
+        method = "WEBSOCKET" if self.websocket else scope["method"]
+        request_id = self.request_id.decode("ascii")
+        if observer.access and access_log.isEnabledFor(logging.INFO):
+            query = redact_query_string(scope.get("query_string", b""))
+            client = scope.get("client")
+            duration_ms = round(duration * 1000, 3)
+            access_log.info(
+                '%s "%s %s" %d %dB %.1fms %s request_id=%s',
+                client[0] if client else "-",
+                method,
+                path + "?" + query if query else path,
+                code,
+                self.bytes_sent,
+                duration_ms,
+                self.dispatch,
+                request_id,
+                extra={
+                    "client": client[0] if client else None,
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "status": code,
+                    "bytes_sent": self.bytes_sent,
+                    "duration_ms": duration_ms,
+                    "dispatch": self.dispatch,
+                    "request_id": request_id,
+                },
+            )
+        if observer.api_requests and self.dispatch == "api" and api_log.isEnabledFor(logging.INFO):
+            api_log.info("%s %s -> %d", method, path, code, extra={"request_id": request_id})
+        if observer.recent is not None:
+            observer.recent.append({"request_id": request_id, "dispatch": self.dispatch, "method": method, "path": path, "status": code})

@@ -1,0 +1,240 @@
+"""`fluxlit doctor` and `fluxlit config` as subprocesses: rows, warning codes, sources, redaction, exit codes."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO
+from tests.support.processes import free_port, run_cli
+
+pytestmark = pytest.mark.integration
+
+DOCUMENTED_ROWS = {
+    "dependencies",
+    "streamlit_version",
+    "import_target",
+    "gateway_bind",
+    "internal_api_base",
+    "fluxlit_metrics_extra",
+    "root_path",
+    "public_base_url",
+    "public_base_url_precedence",
+    "forwarded_allow_ips",
+    "gateway_forward_rejected_names",
+    "gateway_upstream_timeouts",
+    "gateway_max_body_unlimited_trust_proxy",
+    "fluxlit_auth_extra",
+    "compiled_kernels",
+}
+
+# Each of these is a warning on its own; together they exercise every proxy-posture check at once.
+RISKY = {
+    "FLUXLIT_ROOT_PATH": "/apps/demo",
+    "FLUXLIT_FORWARDED_ALLOW_IPS": "0.0.0.0/0",
+    "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": "0",
+    "FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S": "2",
+    "FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT": "x-team,authorization,cookie",
+    "FLUXLIT_PUBLIC_BASE_URL": "https://apps.example.com/elsewhere",
+}
+RISKY_ROWS = {
+    "public_base_url",
+    "forwarded_allow_ips",
+    "gateway_max_body_unlimited_trust_proxy",
+    "gateway_upstream_timeouts",
+    "gateway_forward_rejected_names",
+}
+RISKY_CODES = {
+    "public_base_url_path_mismatch",
+    "forwarded_allow_ips_broad",
+    "gateway_max_body_unlimited_trust_proxy",
+    "gateway_upstream_read_timeout_short",
+    "gateway_forward_blocked_names",
+}
+
+
+def doctor(*args: str, cwd: Path = DEMO, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """``fluxlit doctor --json`` on a free port; the process and its parsed output."""
+    result = run_cli("doctor", "--json", *args, cwd=cwd, env={"FLUXLIT_GATEWAY_PORT": str(free_port()), **(env or {})})
+    return result, json.loads(result.stdout)
+
+
+def rows(report: dict) -> dict[str, dict]:
+    return {check["name"]: check for check in report["checks"]}
+
+
+def config_json(*args: str, cwd: Path = DEMO, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], dict]:
+    result = run_cli("config", "--json", *args, cwd=cwd, env=env)
+    return result, json.loads(result.stdout)
+
+
+def test_doctor_passes_the_demo_with_every_documented_row() -> None:
+    result, report = doctor()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert set(report) == {"status", "target", "checks"}
+    assert report["target"] == "app:app" and report["status"] in ("pass", "warn")
+    assert DOCUMENTED_ROWS <= set(rows(report))
+    for check in report["checks"]:
+        assert set(check) == {"name", "status", "detail"} and check["status"] in ("PASS", "WARN")
+    assert rows(report)["import_target"]["detail"].startswith(f"app:app from {DEMO / 'app.py'}")
+
+
+def test_doctor_prints_a_table_with_a_summary() -> None:
+    result = run_cli("doctor", cwd=DEMO, env={"FLUXLIT_GATEWAY_PORT": str(free_port())})
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    table = {line.split()[0]: line.split()[1] for line in lines[:-1]}
+    assert DOCUMENTED_ROWS <= set(table) and set(table.values()) <= {"PASS", "WARN"}
+    assert lines[-1].startswith("doctor: ") and lines[-1].endswith("0 FAIL")
+
+
+def test_doctor_fails_when_the_target_cannot_be_imported() -> None:
+    result, report = doctor("nosuch_module:app")
+    assert result.returncode == 1
+    assert report["status"] == "fail"
+    assert rows(report)["import_target"]["status"] == "FAIL" and "nosuch_module" in rows(report)["import_target"]["detail"]
+
+
+def test_risky_proxy_settings_warn_and_strict_turns_them_into_failures() -> None:
+    env = {**RISKY, "FLUXLIT_TRUST_PROXY": "1"}
+    result, report = doctor(env=env)
+    assert result.returncode == 0, result.stdout
+    assert report["status"] == "warn"
+    assert {name for name, row in rows(report).items() if row["status"] == "WARN"} >= RISKY_ROWS
+    assert "authorization (carries credentials)" in rows(report)["gateway_forward_rejected_names"]["detail"]
+
+    strict, strict_report = doctor("--strict", env=env)
+    assert strict.returncode == 1
+    assert {name for name, row in rows(strict_report).items() if row["status"] == "FAIL"} >= RISKY_ROWS
+
+
+def test_subpath_without_proxy_trust_warns() -> None:
+    result, report = doctor(env={"FLUXLIT_ROOT_PATH": "/apps/demo"})
+    assert result.returncode == 0
+    row = rows(report)["root_path"]
+    assert row["status"] == "WARN" and "FLUXLIT_TRUST_PROXY is off" in row["detail"]
+
+
+def test_warnings_only_shows_just_the_warn_and_fail_rows() -> None:
+    env = {"FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S": "1", "FLUXLIT_GATEWAY_PORT": str(free_port())}
+    result = run_cli("doctor", "--warnings-only", cwd=DEMO, env=env)
+    assert result.returncode == 0
+    lines = result.stdout.strip().splitlines()
+    assert [line.split()[:2] for line in lines[:-1]] == [["gateway_upstream_timeouts", "WARN"]]
+    assert lines[-1].endswith("1 WARN, 0 FAIL")
+    _, report = doctor("--warnings-only", env=env)
+    assert [check["name"] for check in report["checks"]] == ["gateway_upstream_timeouts"]
+
+
+def test_internal_api_base_outside_the_api_prefix_fails_doctor_and_config() -> None:
+    env = {"FLUXLIT_INTERNAL_API_BASE": "http://127.0.0.1:8000/v1"}
+    result, report = doctor(env=env)
+    assert result.returncode == 1
+    assert rows(report)["internal_api_base"]["status"] == "FAIL" and "'/v1'" in rows(report)["internal_api_base"]["detail"]
+    config, payload = config_json(env=env)
+    assert config.returncode == 1, "an error-level warning fails config even without --strict"
+    assert [(w["level"], w["code"]) for w in payload["warnings"]] == [("error", "internal_api_base_mismatch")]
+
+
+def test_internal_api_base_on_the_api_prefix_passes() -> None:
+    _, report = doctor(env={"FLUXLIT_ROOT_PATH": "/apps/x", "FLUXLIT_TRUST_PROXY": "1", "FLUXLIT_INTERNAL_API_BASE": "http://127.0.0.1:8000/apps/x/api"})
+    assert rows(report)["internal_api_base"]["status"] == "PASS"
+
+
+def test_metrics_without_prometheus_client_fail_the_extra_row(tmp_path: Path) -> None:
+    # A package that cannot be imported stands where prometheus-client would be.
+    (tmp_path / "prometheus_client").mkdir()
+    (tmp_path / "prometheus_client" / "__init__.py").write_text("raise ImportError('prometheus-client is not installed')\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    result, report = doctor(env={"FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1", "PYTHONPATH": path})
+    assert result.returncode == 1
+    row = rows(report)["fluxlit_metrics_extra"]
+    assert row["status"] == "FAIL" and "pip install 'fluxlit[metrics]'" in row["detail"]
+
+
+def test_conflicting_public_base_urls_warn_and_fail_with_the_strict_setting() -> None:
+    env = {"FLUXLIT_PUBLIC_BASE_URL": "https://a.example.com", "PUBLIC_BASE_URL": "https://b.example.com"}
+    result, report = doctor(env=env)
+    assert result.returncode == 0 and rows(report)["public_base_url_precedence"]["status"] == "WARN"
+    strict, strict_report = doctor(env={**env, "FLUXLIT_STRICT_PUBLIC_BASE_URL": "1"})
+    assert strict.returncode == 1 and rows(strict_report)["public_base_url_precedence"]["status"] == "FAIL"
+
+
+def test_plain_public_base_url_alone_is_used_without_warning() -> None:
+    result, report = doctor(env={"PUBLIC_BASE_URL": "https://b.example.com"})
+    assert result.returncode == 0 and rows(report)["public_base_url_precedence"]["status"] == "PASS"
+    _, payload = config_json(env={"PUBLIC_BASE_URL": "https://b.example.com"})
+    assert payload["settings"]["public_base_url"] == {"value": "https://b.example.com", "source": "env"}
+
+
+def test_compiled_kernels_row_names_the_twin_in_use() -> None:
+    _, pure = doctor(env={"FLUXLIT_PURE_PYTHON": "1"})
+    assert rows(pure)["compiled_kernels"] == {
+        "name": "compiled_kernels",
+        "status": "PASS",
+        "detail": "pure-Python kernels, as FLUXLIT_PURE_PYTHON requests",
+    }
+    _, compiled = doctor(env={"FLUXLIT_PURE_PYTHON": "0"})
+    assert rows(compiled)["compiled_kernels"]["detail"] == "compiled kernels loaded"
+
+
+def test_gateway_bind_warns_when_the_port_is_taken() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result, report = doctor(env={"FLUXLIT_GATEWAY_PORT": str(busy.getsockname()[1])})
+    assert result.returncode == 0
+    assert rows(report)["gateway_bind"]["status"] == "WARN" and "already in use" in rows(report)["gateway_bind"]["detail"]
+
+
+def test_invalid_setting_is_a_failed_row_naming_it() -> None:
+    result = run_cli("doctor", "--json", cwd=DEMO, env={"FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S": "soon"})
+    assert result.returncode == 1
+    settings_row = rows(json.loads(result.stdout))["settings"]
+    assert settings_row["status"] == "FAIL" and "FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S='soon'" in settings_row["detail"]
+
+
+def test_config_json_gives_each_setting_its_value_and_source(tmp_path: Path) -> None:
+    shutil.copy(DEMO / "app.py", tmp_path / "app.py")
+    (tmp_path / "fluxlit.toml").write_text('target = "app:app"\ngateway_port = 9000\nroot_path = "/apps/demo"\ntrust_proxy = true\n')
+    result, payload = config_json(cwd=tmp_path, env={"FLUXLIT_GATEWAY_PORT": "9123"})
+    assert result.returncode == 0, result.stderr
+    assert set(payload) == {"target", "project_file", "settings", "warnings"}
+    assert payload["target"] == "app:app" and payload["project_file"] == str(tmp_path / "fluxlit.toml")
+    settings = payload["settings"]
+    assert settings["gateway_port"] == {"value": 9123, "source": "env"}
+    assert settings["root_path"] == {"value": "/apps/demo", "source": "project file"}
+    assert settings["trust_proxy"] == {"value": True, "source": "project file"}
+    assert settings["gateway_host"] == {"value": "127.0.0.1", "source": "default"}
+    assert all(set(entry) == {"value", "source"} for entry in settings.values())
+    assert payload["warnings"] == []
+
+
+def test_config_redacts_credentials_in_text_and_json() -> None:
+    env = {"FLUXLIT_STREAMLIT_UPSTREAM": "http://user:hunter2@127.0.0.1:9"}
+    text = run_cli("config", cwd=DEMO, env=env)
+    assert text.returncode == 0 and "hunter2" not in text.stdout
+    line = next(line for line in text.stdout.splitlines() if line.startswith("streamlit_upstream "))
+    assert line.split() == ["streamlit_upstream", "http://***@127.0.0.1:9", "env"]
+    _, payload = config_json(env=env)
+    assert payload["settings"]["streamlit_upstream"] == {"value": "http://***@127.0.0.1:9", "source": "env"}
+
+
+def test_config_reports_warning_codes_and_strict_exits_1() -> None:
+    env = {**RISKY, "FLUXLIT_TRUST_PROXY": "1"}
+    result, payload = config_json(env=env)
+    assert result.returncode == 0
+    assert {w["code"] for w in payload["warnings"]} == RISKY_CODES
+    assert all(set(w) == {"level", "code", "message"} and w["level"] == "warning" for w in payload["warnings"])
+    strict = run_cli("config", "--strict", cwd=DEMO, env=env)
+    assert strict.returncode == 1
+    assert "WARNING forwarded_allow_ips_broad:" in strict.stdout
+
+
+def test_config_warns_about_a_subpath_without_proxy_trust() -> None:
+    _, payload = config_json(env={"FLUXLIT_ROOT_PATH": "/apps/demo"})
+    assert [w["code"] for w in payload["warnings"]] == ["subpath_without_trust_proxy"]
