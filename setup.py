@@ -6,7 +6,7 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ["request_id", "body_limit", "ws_frames"]
+KERNELS = ["request_id", "body_limit", "ws_frames", "headers"]
 
 
 def _extensions() -> list[Extension]:

@@ -63,3 +63,50 @@ class WebSocketFrames:
         inspector = self.kernel.FrameInspector(masked=True, max_message=200 * 1024 * 1024)
         for chunk in self.chunks:
             inspector.feed(chunk)
+
+
+BROWSER_REQUEST = [
+    (b"host", b"apps.example.com"),
+    (b"connection", b"keep-alive"),
+    (b"cache-control", b"max-age=0"),
+    (b"sec-ch-ua", b'"Chromium";v="156", "Not)A;Brand";v="24"'),
+    (b"sec-ch-ua-mobile", b"?0"),
+    (b"sec-ch-ua-platform", b'"Linux"'),
+    (b"upgrade-insecure-requests", b"1"),
+    (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"),
+    (b"accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"),
+    (b"sec-fetch-site", b"none"),
+    (b"sec-fetch-mode", b"navigate"),
+    (b"sec-fetch-dest", b"document"),
+    (b"accept-encoding", b"gzip, deflate, br, zstd"),
+    (b"accept-language", b"en-US,en;q=0.9"),
+    (b"cookie", b"_streamlit_xsrf=2|abcdef|0123456789abcdef|1795879159; theme=dark"),
+]
+UPSTREAM_RESPONSE = [
+    (b"Content-Type", b"text/html"),
+    (b"Content-Length", b"7863"),
+    (b"Etag", b'"65518e61f2288bf0ec6eef3dea0cea86"'),
+    (b"Cache-Control", b"no-cache"),
+    (b"Date", b"Sat, 28 Nov 2026 15:19:18 GMT"),
+    (b"Server", b"uvicorn"),
+    (b"Set-Cookie", b"_streamlit_xsrf=2|abc; Path=/; SameSite=Lax"),
+]
+
+
+class HeaderPolicy:
+    """A 15-header browser request to Streamlit, and the response coming back."""
+
+    params = IMPLEMENTATIONS
+    param_names = ["implementation"]
+
+    def setup(self, implementation: str) -> None:
+        self.kernel = load_twin("headers", implementation)
+
+    def time_validate_head(self, implementation: str) -> None:
+        self.kernel.head_problem(b"/static/js/index.js", BROWSER_REQUEST, "1.1", 32768, 100)
+
+    def time_upstream_request_headers(self, implementation: str) -> None:
+        self.kernel.upstream_request_headers(BROWSER_REQUEST, "203.0.113.9", "https", b"0123456789abcdef0123456789abcdef", False, False, None)
+
+    def time_downstream_response_headers(self, implementation: str) -> None:
+        self.kernel.downstream_response_headers(UPSTREAM_RESPONSE, b"0123456789abcdef0123456789abcdef")

@@ -149,8 +149,10 @@ def check_forward_rejected_names(s: FluxlitSettings) -> CheckResult:
     """Allowlisted browser headers that FluxLit refuses to forward."""
     name = "gateway_forward_rejected_names"
     if not s.refused_forward_headers:
-        forwarded = ", ".join(s.forward_client_headers) or "none"
-        return CheckResult(name, f"browser headers forwarded to Streamlit: {forwarded}", strict=True)
+        if not s.forward_client_headers:
+            return CheckResult(name, "no allowlist: every end-to-end browser header except credentials goes to Streamlit", strict=True)
+        listed = ", ".join(s.forward_client_headers)
+        return CheckResult(name, f"allowlist: Streamlit's own headers plus {listed}", strict=True)
     refused = ", ".join(f"{header} ({reason})" for header, reason in s.refused_forward_headers.items())
     finding = Finding(
         "warning",

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar, overload
 from urllib.parse import unquote_plus
 
-from .settings import CREDENTIAL_HEADERS
+from ._speedups.header_names import CREDENTIAL_HEADERS
 
 if TYPE_CHECKING:
     from .settings import FluxlitSettings

@@ -15,16 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ._speedups.header_names import CREDENTIAL_HEADERS, HOP_BY_HOP
 from .project_file import ProjectFileError, read_project_file
 
 ENV_PREFIX = "FLUXLIT_"
 MiB = 1024 * 1024
 Source = Literal["env", "project file", "default"]
 
-# Names that carry credentials: never forwarded to Streamlit from the browser.
-CREDENTIAL_HEADERS = frozenset(
-    {"authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token", "x-csrf-token", "x-xsrf-token", "x-amz-security-token"}
-)
 FORWARDING_HEADERS = frozenset({"host", "forwarded", "x-real-ip", "x-request-id", "x-scheme"})
 
 
@@ -56,8 +53,6 @@ def refused_forward_header(name: str) -> str | None:
         return "carries credentials"
     if lowered in FORWARDING_HEADERS or lowered.startswith("x-forwarded-"):
         return "is set by the gateway itself"
-    from .gateway.headers import HOP_BY_HOP
-
     if lowered.encode() in HOP_BY_HOP:
         return "is hop-by-hop"
     return None

@@ -2,9 +2,9 @@
 
 import httpx
 import pytest
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.sync.client import connect
+
+from tests.support.streamlit_session import run_streamlit_script
 
 pytestmark = pytest.mark.integration
 
@@ -57,23 +57,11 @@ def test_request_id_is_kept_when_valid_and_replaced_when_not(demo_gateway) -> No
 
 
 def test_streamlit_session_runs_over_the_proxied_websocket(demo_gateway) -> None:
-    origin = demo_gateway.url
-    with connect(demo_gateway.ws_url + "/_stcore/stream", subprotocols=["streamlit"], origin=origin, max_size=None) as ws:
-        assert ws.subprotocol == "streamlit"
-        assert len(ws.response.headers["x-request-id"]) == 32
-        rerun = BackMsg()
-        rerun.rerun_script.query_string = ""
-        ws.send(rerun.SerializeToString())
-        kinds, texts = [], []
-        while "script_finished" not in kinds:
-            message = ForwardMsg()
-            message.ParseFromString(ws.recv(timeout=30))
-            kinds.append(message.WhichOneof("type"))
-            if kinds[-1] == "delta":
-                texts.append(str(message.delta))
-    assert kinds[0] == "new_session"
+    run = run_streamlit_script(demo_gateway.ws_url + "/_stcore/stream", origin=demo_gateway.url)
+    assert len(run.headers["x-request-id"]) == 32
+    assert run.kinds[0] == "new_session"
     # The page fetched this from /api through the ApiClient and the gateway.
-    assert any("The API says hello to **page**." in text for text in texts)
+    assert any("The API says hello to **page**." in text for text in run.texts)
 
 
 def test_cross_origin_websocket_is_refused_by_streamlit(demo_gateway) -> None:

@@ -10,7 +10,8 @@ import yaml
 
 from fluxlit.settings import FluxlitSettings
 from tests.conftest import Gateway, start_gateway
-from tests.support.edge import PREFIX, Edge, EdgeKind, PathMode, example_edge, run_streamlit_script
+from tests.support.edge import PREFIX, Edge, EdgeKind, PathMode, example_edge
+from tests.support.streamlit_session import run_streamlit_script
 from tests.support.processes import ROOT
 
 pytestmark = pytest.mark.integration
@@ -77,7 +78,8 @@ def test_bare_prefix_redirects_to_the_trailing_slash(edge: Edge) -> None:
 
 
 def test_streamlit_session_runs_over_the_edge_websocket(edge: Edge) -> None:
-    kinds, texts = run_streamlit_script(edge.ws_url + PREFIX + "/_stcore/stream", origin=edge.url)
+    run = run_streamlit_script(edge.ws_url + PREFIX + "/_stcore/stream", origin=edge.url)
+    kinds, texts = run.kinds, run.texts
     assert kinds[0] == "new_session"
     # The page fetched this from the API through the ApiClient while its session ran through the edge.
     assert any("The API says hello to **page**." in text for text in texts)

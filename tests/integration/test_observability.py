@@ -10,13 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.conftest import DEMO, Gateway, start_gateway
 from tests.support.processes import fluxlit, free_port
+from tests.support.streamlit_session import run_streamlit_script
 
 pytestmark = pytest.mark.integration
 
@@ -256,15 +255,7 @@ def test_debug_snapshot_redacts_settings_and_lists_recent_dispatches(debugging: 
 
 def test_page_api_calls_carry_the_sessions_request_id_in_debug_mode(debugging: Gateway) -> None:
     # A Streamlit session as the browser opens it: the WebSocket handshake, then a script run request.
-    rerun = BackMsg()
-    rerun.rerun_script.query_string = ""
-    with connect(debugging.ws_url + "/_stcore/stream", additional_headers={"x-request-id": "page-session-1"}) as ws:
-        ws.send(rerun.SerializeToString())
-        while True:
-            message = ForwardMsg()
-            message.ParseFromString(ws.recv(timeout=60))
-            if message.WhichOneof("type") == "script_finished":
-                break
+    run_streamlit_script(debugging.ws_url + "/_stcore/stream", headers={"x-request-id": "page-session-1"})
     # The demo's home page calls /hello and /items through its ApiClient.
     assert dispatch_row(debugging, "page-session-1", "/api/hello")["status"] == 200
     assert dispatch_row(debugging, "page-session-1", "/api/items")["status"] == 200

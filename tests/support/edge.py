@@ -120,25 +120,3 @@ def example_edge(kind: EdgeKind, mode: PathMode, *, gateway_port: int, workdir: 
     site = example_site(kind, mode, gateway_port=gateway_port, listen_port=port)
     with edge_proxy(kind, site, listen_port=port, workdir=workdir, ready_path=PREFIX + "/api/healthz") as edge:
         yield edge
-
-
-def run_streamlit_script(ws_url: str, origin: str) -> tuple[list[str], list[str]]:
-    """Open a Streamlit session on ``ws_url``, run the main page once; the ForwardMsg kinds and delta texts."""
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-    from websockets.sync.client import connect
-
-    kinds: list[str] = []
-    texts: list[str] = []
-    with connect(ws_url, subprotocols=["streamlit"], origin=origin, max_size=None, open_timeout=30) as ws:
-        assert ws.subprotocol == "streamlit"
-        rerun = BackMsg()
-        rerun.rerun_script.query_string = ""
-        ws.send(rerun.SerializeToString())
-        while "script_finished" not in kinds:
-            message = ForwardMsg()
-            message.ParseFromString(ws.recv(timeout=30))
-            kinds.append(message.WhichOneof("type"))
-            if kinds[-1] == "delta":
-                texts.append(str(message.delta))
-    return kinds, texts

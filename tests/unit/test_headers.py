@@ -2,11 +2,21 @@
 
 import pytest
 
+import fluxlit._speedups as speedups
 from fluxlit.gateway.headers import HeaderPolicy, downstream_response_headers, upstream_request_headers
 from fluxlit.gateway.trust import TrustedProxies, forwarded_scope
 from fluxlit.settings import FluxlitSettings
+from tests.conftest import twin
 
 RID = b"0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def header_kernel(implementation: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every policy test runs through the pure and the compiled twin of the header kernel."""
+    kernel = twin("headers", implementation)
+    for name in ("upstream_request_headers", "downstream_response_headers"):
+        monkeypatch.setattr(speedups, name, getattr(kernel, name))
 
 
 def names(headers) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from .errors import FrameEvent, WebSocketProtocolError
 
-KERNELS = ("request_id", "body_limit", "ws_frames")
+KERNELS = ("request_id", "body_limit", "ws_frames", "headers")
 PURE_PYTHON_ENV = "FLUXLIT_PURE_PYTHON"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -58,6 +58,10 @@ mint_request_id = _modules["request_id"].mint_request_id
 request_id_for = _modules["request_id"].request_id_for
 BodyLimit = _modules["body_limit"].BodyLimit
 FrameInspector = _modules["ws_frames"].FrameInspector
+head_problem = _modules["headers"].head_problem
+connection_tokens = _modules["headers"].connection_tokens
+upstream_request_headers = _modules["headers"].upstream_request_headers
+downstream_response_headers = _modules["headers"].downstream_response_headers
 
 __all__ = [
     "IMPLEMENTATION",
@@ -65,10 +69,14 @@ __all__ = [
     "FrameEvent",
     "FrameInspector",
     "WebSocketProtocolError",
+    "connection_tokens",
+    "downstream_response_headers",
+    "head_problem",
     "KERNELS",
     "is_valid_request_id",
     "load_twin",
     "mint_request_id",
     "pure_python_requested",
     "request_id_for",
+    "upstream_request_headers",
 ]

@@ -8,7 +8,7 @@ import aiohttp
 from starlette.types import Receive, Scope, Send
 
 from .._speedups import BodyLimit
-from ..metrics import note_body_limit_rejected
+from ..metrics import note_body_limit_rejected, note_upstream_error
 from .headers import REQUEST_ID, downstream_response_headers, upstream_headers_for
 from .responses import send_bad_gateway
 from .upstream import Upstream
@@ -111,6 +111,7 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
         await _send_too_large(send, scope, limit.cap, request_id)
         return
     if reason := upstream.unavailable_reason():
+        note_upstream_error()
         await send_bad_gateway(send, reason, request_id)
         return
     headers = upstream_headers_for(scope, request_id, upstream.header_policy)
@@ -145,6 +146,7 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
                 await _send_too_large(send, scope, limit.cap, request_id)
             return
         reason = upstream.unavailable_reason() or _describe(exc)
+        note_upstream_error()
         log.warning("upstream error on %s %s: %s request_id=%s", scope["method"], scope["path"], reason, request_id.decode())
         if not started:
             await send_bad_gateway(send, reason, request_id)

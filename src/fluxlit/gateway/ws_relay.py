@@ -7,6 +7,7 @@ import logging
 import aiohttp
 from starlette.types import Receive, Scope, Send
 
+from ..metrics import note_upstream_error
 from .headers import REQUEST_ID, upstream_headers_for
 from .http_proxy import UPSTREAM_ERRORS
 from .upstream import Upstream
@@ -61,6 +62,14 @@ async def _client_to_upstream(receive: Receive, upstream_ws: aiohttp.ClientWebSo
 
 
 async def _upstream_to_client(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+    try:
+        await _forward_upstream(send, upstream_ws)
+    except OSError:
+        # Sending to a client that already left: its own close is being relayed the other way.
+        return
+
+
+async def _forward_upstream(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
     while True:
         message = await upstream_ws.receive()
         if message.type is aiohttp.WSMsgType.TEXT:
@@ -83,6 +92,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
     if (await receive())["type"] != "websocket.connect":
         return
     if reason := upstream.unavailable_reason():
+        note_upstream_error()
         await _deny(scope, send, 502, reason, request_id)
         return
     headers = upstream_headers_for(scope, request_id, upstream.header_policy)
@@ -101,6 +111,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
         await _deny(scope, send, exc.status, f"Streamlit refused the WebSocket ({exc.status})", request_id)
         return
     except UPSTREAM_ERRORS as exc:
+        note_upstream_error()
         log.warning("websocket upstream error on %s: %s request_id=%s", scope["path"], exc, request_id.decode())
         await _deny(scope, send, 502, f"cannot reach the Streamlit upstream ({type(exc).__name__})", request_id)
         return
@@ -121,6 +132,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
                 continue
             if not isinstance(exc, UPSTREAM_ERRORS):
                 raise exc
+            note_upstream_error()
             log.warning("websocket upstream lost on %s: %s request_id=%s", scope["path"], exc, request_id.decode())
             with contextlib.suppress(Exception):  # the client may be gone too
                 await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": "Streamlit connection lost"})

@@ -19,7 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from .._speedups import mint_request_id
+from .._speedups import head_problem, mint_request_id
 from ..settings import FluxlitSettings
 
 log = logging.getLogger("fluxlit.gateway")
@@ -39,36 +39,6 @@ class HeadLimits:
     def from_settings(cls, settings: FluxlitSettings) -> "HeadLimits":
         """``FLUXLIT_GATEWAY_HEADER_READ_TIMEOUT_S``, ``..._MAX_HEADER_BYTES`` and ``..._MAX_HEADER_COUNT``."""
         return cls(settings.gateway_header_read_timeout_s, settings.gateway_max_header_bytes, settings.gateway_max_header_count)
-
-
-def head_problem(url: bytes, headers: list[tuple[bytes, bytes]], http_version: str, limits: HeadLimits) -> tuple[int, str] | None:
-    """Status and reason for a request head that must not be served, or ``None`` (names are lower-case)."""
-    if len(headers) > limits.max_count:
-        return 431, f"more than {limits.max_count} header fields (FLUXLIT_GATEWAY_MAX_HEADER_COUNT)"
-    size = len(url)
-    hosts = 0
-    transfer_encoding: bytes | None = None
-    for name, value in headers:
-        size += len(name) + len(value) + 4
-        if name == b"host":
-            hosts += 1
-        elif name == b"transfer-encoding":
-            transfer_encoding = value
-    if size > limits.max_bytes:
-        return 431, f"header block over {limits.max_bytes} bytes (FLUXLIT_GATEWAY_MAX_HEADER_BYTES)"
-    if http_version not in ("1.1", "1.0"):
-        return 400, f"unsupported HTTP version {http_version}"
-    if hosts > 1:
-        return 400, "more than one Host header"
-    if hosts == 0 and http_version == "1.1":
-        return 400, "HTTP/1.1 request without a Host header"
-    if transfer_encoding is not None:
-        if http_version == "1.0":
-            return 400, "Transfer-Encoding on an HTTP/1.0 request"
-        if transfer_encoding.strip().lower() != b"chunked":
-            # llhttp accepts codings before "chunked" (gzip, chunked); the proxy would drop them.
-            return 400, "Transfer-Encoding other than chunked"
-    return None
 
 
 class RequestRejected(Exception):
@@ -148,7 +118,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         self._progress = True
         self._head_started = False
         self._cancel_deadline()
-        if problem := head_problem(self.url, self.headers, self.parser.get_http_version(), self.limits):
+        if problem := head_problem(self.url, self.headers, self.parser.get_http_version(), self.limits.max_bytes, self.limits.max_count):
             raise RequestRejected(*problem)
         self._awaiting_head = False
         super().on_headers_complete()

@@ -84,6 +84,8 @@ def uvicorn_config(app: Any, settings: FluxlitSettings, *, loop: str, factory: b
         ws_max_size=settings.gateway_ws_max_message_bytes,
         timeout_graceful_shutdown=settings.uvicorn_graceful_shutdown_timeout_s,
         server_header=False,
+        # The gateway writes its own access log, at request end and with secrets redacted.
+        access_log=False,
         # Head limits, strict framing and 1001 on shutdown (DESIGN.md section 5) on top of uvicorn's protocols.
         http=functools.partial(GatewayHttpProtocol, limits=HeadLimits.from_settings(settings)),  # type: ignore[arg-type]
         ws=GatewayWebSocketProtocol,

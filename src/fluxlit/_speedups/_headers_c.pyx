@@ -1,0 +1,242 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Header-policy kernel, compiled twin of ``_headers_py``.
+
+Header names are classified with one dict lookup into bit flags built from ``header_names``, so
+the per-header work is a flag test instead of several set lookups.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.ref cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
+from libc.string cimport memcmp
+
+from .header_names import (
+    CLIENT_FORWARDING,
+    HONOURED_FROM_TRUSTED,
+    HOP_BY_HOP,
+    REQUEST_ID,
+    RESPONSE_OWNED,
+    STREAMLIT_NEEDS,
+    STREAMLIT_NEEDS_PREFIXES,
+    WEBSOCKET_HANDSHAKE,
+    WITHHELD_CREDENTIALS,
+)
+
+cdef enum:
+    F_HOST = 1
+    F_FORWARDING = 2
+    F_XFF = 4
+    F_HONOURED = 8
+    F_HOP = 16
+    F_WEBSOCKET = 32
+    F_WITHHELD = 64
+    F_NEEDED = 128
+    F_RESPONSE_OWNED = 256
+    F_CONNECTION = 512
+
+
+cdef dict _flags_by_name():
+    cdef dict table = {}
+
+    def mark(names, int flag):
+        for name in names:
+            table[name] = table.get(name, 0) | flag
+
+    mark([b"host"], F_HOST)
+    mark(CLIENT_FORWARDING, F_FORWARDING)
+    mark([b"x-forwarded-for"], F_XFF)
+    mark(HONOURED_FROM_TRUSTED, F_HONOURED)
+    mark(HOP_BY_HOP, F_HOP)
+    mark(WEBSOCKET_HANDSHAKE, F_WEBSOCKET)
+    mark(WITHHELD_CREDENTIALS, F_WITHHELD)
+    mark(STREAMLIT_NEEDS, F_NEEDED)
+    mark(RESPONSE_OWNED, F_RESPONSE_OWNED)
+    mark([b"connection"], F_CONNECTION)
+    return table
+
+
+cdef dict FLAGS = _flags_by_name()
+cdef tuple NEEDED_PREFIXES = STREAMLIT_NEEDS_PREFIXES
+cdef bytes REQUEST_ID_NAME = REQUEST_ID
+
+
+cdef inline bint _has_upper(bytes name):
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(name)
+    cdef Py_ssize_t i
+    for i in range(PyBytes_GET_SIZE(name)):
+        if 65 <= p[i] <= 90:
+            return True
+    return False
+
+
+cdef dict LOWERED = {}
+cdef Py_ssize_t LOWERED_MAX = 1024
+
+
+cdef inline bytes _lower(bytes name):
+    # Mixed-case names (aiohttp's raw response headers, non-ASGI callers) come from a small set:
+    # remember their lower-case form rather than allocate it on every message.
+    if not _has_upper(name):
+        return name
+    cdef PyObject* found = PyDict_GetItem(LOWERED, name)
+    if found is not NULL:
+        return <bytes>found
+    cdef bytes lowered = name.lower()
+    if len(LOWERED) < LOWERED_MAX:
+        LOWERED[name] = lowered
+    return lowered
+
+
+cdef inline int _flags(bytes name):
+    cdef PyObject* found = PyDict_GetItem(FLAGS, name)
+    return 0 if found is NULL else <int><object>found
+
+
+cdef str _text(bytes value):
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(value)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(value)
+    cdef Py_ssize_t i
+    for i in range(n):
+        if p[i] >= 0x80:
+            try:
+                return PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+            except UnicodeDecodeError:
+                return PyUnicode_DecodeLatin1(<const char*>p, n, NULL)
+    return PyUnicode_DecodeLatin1(<const char*>p, n, NULL)
+
+
+cdef inline bytes _first(bytes value):
+    return value.split(b",", 1)[0].strip()
+
+
+def head_problem(bytes url, list headers, str http_version, Py_ssize_t max_bytes, Py_ssize_t max_count):
+    """Status and reason for a request head that must not be served, or ``None``."""
+    if len(headers) > max_count:
+        return 431, f"more than {max_count} header fields (FLUXLIT_GATEWAY_MAX_HEADER_COUNT)"
+    cdef Py_ssize_t size = PyBytes_GET_SIZE(url)
+    cdef int hosts = 0
+    cdef object transfer_encoding = None
+    cdef bytes name, value
+    for name, value in headers:
+        size += PyBytes_GET_SIZE(name) + PyBytes_GET_SIZE(value) + 4
+        if PyBytes_GET_SIZE(name) == 4 and memcmp(PyBytes_AS_STRING(name), b"host", 4) == 0:
+            hosts += 1
+        elif PyBytes_GET_SIZE(name) == 17 and memcmp(PyBytes_AS_STRING(name), b"transfer-encoding", 17) == 0:
+            transfer_encoding = value
+    if size > max_bytes:
+        return 431, f"header block over {max_bytes} bytes (FLUXLIT_GATEWAY_MAX_HEADER_BYTES)"
+    if http_version != "1.1" and http_version != "1.0":
+        return 400, f"unsupported HTTP version {http_version}"
+    if hosts > 1:
+        return 400, "more than one Host header"
+    if hosts == 0 and http_version == "1.1":
+        return 400, "HTTP/1.1 request without a Host header"
+    if transfer_encoding is not None:
+        if http_version == "1.0":
+            return 400, "Transfer-Encoding on an HTTP/1.0 request"
+        if transfer_encoding.strip().lower() != b"chunked":
+            return 400, "Transfer-Encoding other than chunked"
+    return None
+
+
+def connection_tokens(headers):
+    """Header names listed in ``Connection``: hop-by-hop by declaration."""
+    cdef set tokens = set()
+    for name, value in headers:
+        if _flags(_lower(name)) & F_CONNECTION:
+            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return tokens
+
+
+cdef inline bint _is_connection(bytes name):
+    return PyBytes_GET_SIZE(name) == 10 and _flags(_lower(name)) & F_CONNECTION
+
+
+cdef set _extra_tokens(list headers):
+    # Names in Connection beyond the standard hop-by-hop ones: usually none, so usually no set.
+    cdef set extra = None
+    cdef bytes name, token
+    for name, value in headers:
+        if _is_connection(name):
+            for token in value.split(b","):
+                token = token.strip().lower()
+                if token and not _flags(token) & F_HOP:
+                    if extra is None:
+                        extra = set()
+                    extra.add(token)
+    return extra
+
+
+def upstream_request_headers(
+    list headers,
+    client_host,
+    str scheme,
+    bytes request_id,
+    bint websocket,
+    bint trusted,
+    allowlist,
+):
+    """Headers for the upstream request (see ``_headers_py.upstream_request_headers``)."""
+    cdef int drop_flags = F_HOP | (F_WEBSOCKET if websocket else 0)
+    cdef set extra = _extra_tokens(headers)
+    cdef list chain = []
+    cdef dict claimed = {}
+    cdef list out = []
+    cdef object host = None
+    cdef bytes raw_name, name, value
+    cdef int flags
+    for raw_name, value in headers:
+        name = _lower(raw_name)
+        flags = _flags(name)
+        if flags & F_HOST:
+            if host is None:
+                host = value
+                out.append(("Host", _text(value)))
+        elif flags & F_FORWARDING:
+            if not trusted:
+                continue
+            if flags & F_XFF:
+                chain.extend([hop for part in value.split(b",") if (hop := part.strip())])
+            elif flags & F_HONOURED and name not in claimed:
+                claimed[name] = value
+        elif flags & drop_flags or flags & F_WITHHELD:
+            continue
+        elif extra is not None and name in extra:
+            continue
+        elif PyBytes_GET_SIZE(name) >= 6 and memcmp(PyBytes_AS_STRING(name), b"proxy-", 6) == 0:
+            continue
+        elif allowlist is None or flags & F_NEEDED or name.startswith(NEEDED_PREFIXES) or name in allowlist:
+            out.append((_text(name), _text(value)))
+    if client_host:
+        chain.append(client_host.encode())
+    if chain:
+        out.append(("X-Forwarded-For", _text(b", ".join(chain))))
+    cdef bytes proto = _first(claimed[b"x-forwarded-proto"]).lower() if b"x-forwarded-proto" in claimed else b""
+    if proto == b"http" or proto == b"https":
+        out.append(("X-Forwarded-Proto", proto.decode()))
+    else:
+        out.append(("X-Forwarded-Proto", "https" if scheme == "https" or scheme == "wss" else "http"))
+    forwarded_host = _first(claimed[b"x-forwarded-host"]) if b"x-forwarded-host" in claimed else host
+    if forwarded_host:
+        out.append(("X-Forwarded-Host", _text(forwarded_host)))
+    for key in (b"x-forwarded-port", b"x-forwarded-prefix"):
+        if key in claimed:
+            out.append((_text(key), _text(_first(claimed[key]))))
+    out.append(("X-Request-ID", request_id.decode("ascii")))
+    return out
+
+
+def downstream_response_headers(headers, bytes request_id):
+    """Upstream response headers for the client: hop-by-hop out, the request id in."""
+    cdef list pairs = list(headers)
+    cdef set extra = _extra_tokens(pairs)
+    cdef list out = []
+    cdef bytes name
+    for raw_name, value in pairs:
+        name = _lower(raw_name)
+        if _flags(name) & (F_HOP | F_RESPONSE_OWNED) or (extra is not None and name in extra):
+            continue
+        out.append((name, value))
+    out.append((REQUEST_ID_NAME, request_id))
+    return out
