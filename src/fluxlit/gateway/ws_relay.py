@@ -104,7 +104,9 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
             autoclose=False,
             autoping=True,
             compress=0,
-            max_msg_size=upstream.settings.gateway_ws_max_message_bytes,
+            # Streamlit is trusted and caps its own messages (server.maxMessageSize); the client side is
+            # checked by the frame-inspector kernel against FLUXLIT_GATEWAY_WS_MAX_MESSAGE_BYTES.
+            max_msg_size=0,
             timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=upstream.settings.streamlit_stop_step_timeout_s),
         )
     except aiohttp.WSServerHandshakeError as exc:

@@ -19,7 +19,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from .._speedups import head_problem, mint_request_id
+from .._speedups import FrameInspector, WebSocketProtocolError, head_problem, mint_request_id
 from ..settings import FluxlitSettings
 
 log = logging.getLogger("fluxlit.gateway")
@@ -181,7 +181,28 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
 
 class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, except that shutdown closes with 1001 Going Away (uvicorn sends 1012)."""
+    """uvicorn's WebSocket protocol, with client frames checked by the frame-inspector kernel first.
+
+    Violations (unmasked or reserved frames, fragmented or oversized control frames, messages over
+    ``FLUXLIT_GATEWAY_WS_MAX_MESSAGE_BYTES``) fail the connection with 1002/1009 before any frame
+    reaches the app. Shutdown closes with 1001 Going Away (uvicorn sends 1012).
+    """
+
+    inspector: FrameInspector | None = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.handshake_complete and not self.close_sent:
+            if self.inspector is None:
+                compressed = bool(getattr(self.conn, "extensions", None))
+                self.inspector = FrameInspector(masked=True, max_message=self.config.ws_max_size, allow_rsv1=compressed)
+            try:
+                self.inspector.feed(data)
+            except WebSocketProtocolError as exc:
+                log.warning("websocket closed with %d: %s", exc.code, exc.reason)
+                self.conn.fail(exc.code, exc.reason)
+                self.handle_parser_exception()
+                return
+        super().data_received(data)
 
     def shutdown(self) -> None:
         if self.handshake_complete and not self.close_sent:

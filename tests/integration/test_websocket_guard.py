@@ -1,0 +1,73 @@
+"""Client WebSocket frames pass the frame-inspector kernel before they reach the relay."""
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.conftest import Gateway, start_gateway
+
+pytestmark = pytest.mark.integration
+
+MAX_MESSAGE = 4096
+
+
+@pytest.fixture(scope="module")
+def guarded(recording_upstream: str) -> Iterator[Gateway]:
+    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_WS_MAX_MESSAGE_BYTES": str(MAX_MESSAGE)})
+    yield gateway
+    gateway.proc.stop()
+
+
+def raw_websocket(gateway: Gateway) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=15)
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{gateway.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def read_close(sock: socket.socket) -> tuple[int, str]:
+    data = b""
+    while len(data) < 2 or len(data) < 2 + (data[1] & 0x7F):
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed without a close frame after {data!r}"
+        data += chunk
+    assert data[0] == 0x88, data
+    payload = data[2 : 2 + (data[1] & 0x7F)]
+    return int.from_bytes(payload[:2], "big"), payload[2:].decode()
+
+
+def test_unmasked_client_frame_is_closed_with_1002(guarded: Gateway) -> None:
+    with raw_websocket(guarded) as sock:
+        sock.sendall(b"\x81\x02hi")
+        assert read_close(sock) == (1002, "unmasked client frame")
+
+
+def test_reserved_opcode_is_closed_with_1002(guarded: Gateway) -> None:
+    with raw_websocket(guarded) as sock:
+        sock.sendall(b"\x83\x80abcd")
+        assert read_close(sock) == (1002, "reserved opcode 0x3")
+
+
+def test_fragmented_message_over_the_limit_is_closed_with_1009(guarded: Gateway) -> None:
+    with connect(guarded.ws_url + "/ws", max_size=None, compression=None) as ws:
+        ws.send("small")
+        assert ws.recv(timeout=10) == "small"
+        ws.send(iter(["x" * 3000, "x" * 3000]))  # two frames, each under the limit, one message over it
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 1009 and closed.value.rcvd.reason == f"message over the {MAX_MESSAGE}-byte limit"
+
+
+def test_messages_under_the_limit_flow(guarded: Gateway) -> None:
+    with connect(guarded.ws_url + "/ws") as ws:
+        ws.send(b"\x01" * MAX_MESSAGE)
+        assert ws.recv(timeout=10) == b"\x01" * MAX_MESSAGE
