@@ -85,6 +85,7 @@ class FluxlitSettings(BaseSettings):
     gateway_upstream_connect_timeout_s: float = Field(5.0, gt=0)
     gateway_upstream_read_timeout_s: float = Field(60.0, gt=0)
     gateway_header_read_timeout_s: float = Field(10.0, gt=0)
+    gateway_body_read_timeout_s: float = Field(30.0, gt=0, description="Longest pause between request-body bytes (408).")
     gateway_max_header_bytes: int = Field(32 * 1024, ge=1024)
     gateway_max_header_count: int = Field(100, ge=8)
     gateway_ws_max_message_bytes: int = Field(200 * MiB, gt=0)

@@ -9,12 +9,13 @@ from starlette.types import Receive, Scope, Send
 
 from .._speedups import BodyLimit
 from ..metrics import note_body_limit_rejected, note_upstream_error
-from .headers import REQUEST_ID, downstream_response_headers, upstream_headers_for
-from .responses import send_bad_gateway
+from .headers import downstream_response_headers, upstream_headers_for
+from .responses import send_bad_gateway, send_bytes
 from .upstream import Upstream
 
 log = logging.getLogger("fluxlit.gateway")
 
+TEXT = b"text/plain; charset=utf-8"
 UPSTREAM_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
@@ -24,6 +25,10 @@ class ClientDisconnected(Exception):
 
 class BodyTooLarge(Exception):
     """The streamed request body passed ``FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES``."""
+
+
+class BodyStalled(Exception):
+    """The client sent no body bytes for ``FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S``."""
 
 
 def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
@@ -41,10 +46,12 @@ def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None
 class _Upload:
     """The client's request body, streamed to aiohttp and counted against the body cap."""
 
-    def __init__(self, receive: Receive, limit: BodyLimit) -> None:
+    def __init__(self, receive: Receive, limit: BodyLimit, read_timeout_s: float) -> None:
         self.receive = receive
         self.limit = limit
+        self.read_timeout_s = read_timeout_s
         self.over_cap = False
+        self.stalled = False
         self.client_gone = False
 
     async def chunks(self) -> AsyncIterator[bytes]:
@@ -53,7 +60,12 @@ class _Upload:
         # Raising makes aiohttp drop the upstream connection without ending the body, so the
         # upstream never sees a complete request.
         while True:
-            message = await self.receive()
+            try:
+                # A slow client holds one upstream connection at most this long between chunks.
+                message = await asyncio.wait_for(self.receive(), self.read_timeout_s)
+            except asyncio.TimeoutError:
+                self.stalled = True
+                raise BodyStalled from None
             if message["type"] == "http.disconnect":
                 self.client_gone = True
                 raise ClientDisconnected
@@ -80,14 +92,17 @@ async def _send_too_large(send: Send, scope: Scope, cap: int, request_id: bytes)
         f"413 Payload Too Large: the request body is over {cap} bytes "
         f"(FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES)\nrequest id: {request_id.decode()}\n"
     ).encode()
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        (REQUEST_ID, request_id),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_bytes(send, 413, body, TEXT, request_id, close=True)
+
+
+async def _send_stalled(send: Send, scope: Scope, timeout_s: float, request_id: bytes) -> None:
+    """408 naming the setting; the upstream request was aborted, so it never completes."""
+    log.warning("408 for %s %s: no body bytes for %gs request_id=%s", scope["method"], scope["path"], timeout_s, request_id.decode())
+    body = (
+        f"408 Request Timeout: no request body bytes for {timeout_s:g}s "
+        f"(FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S)\nrequest id: {request_id.decode()}\n"
+    ).encode()
+    await send_bytes(send, 408, body, TEXT, request_id, close=True)
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -115,7 +130,7 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
         await send_bad_gateway(send, reason, request_id)
         return
     headers = upstream_headers_for(scope, request_id, upstream.header_policy)
-    upload = _Upload(receive, limit) if has_body else None
+    upload = _Upload(receive, limit, upstream.settings.gateway_body_read_timeout_s) if has_body else None
     url = upstream.url(raw_path, scope.get("query_string", b""))
     started = False
     watcher: asyncio.Task[None] | None = None
@@ -137,13 +152,17 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-    except (ClientDisconnected, BodyTooLarge, *UPSTREAM_ERRORS) as exc:
+    except (ClientDisconnected, BodyTooLarge, BodyStalled, *UPSTREAM_ERRORS) as exc:
         # aiohttp reports a failing body as its own connection error: the upload says what happened.
         if upload is not None and upload.client_gone:
             return
         if upload is not None and upload.over_cap:
             if not started:
                 await _send_too_large(send, scope, limit.cap, request_id)
+            return
+        if upload is not None and upload.stalled:
+            if not started:
+                await _send_stalled(send, scope, upload.read_timeout_s, request_id)
             return
         reason = upstream.unavailable_reason() or _describe(exc)
         note_upstream_error()

@@ -8,13 +8,15 @@ from starlette.types import Send
 from .headers import REQUEST_ID
 
 
-async def send_bytes(send: Send, status: int, body: bytes, content_type: bytes, request_id: bytes) -> None:
-    """Send a complete response with the request id."""
+async def send_bytes(send: Send, status: int, body: bytes, content_type: bytes, request_id: bytes, *, close: bool = False) -> None:
+    """Send a complete response with the request id; ``close`` ends the connection after it."""
     headers = [
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         (REQUEST_ID, request_id),
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
