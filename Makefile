@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := chromium nginx-light caddy redis-server wrk
 PORT ?= 8000
 
-.PHONY: run test test-compiled test-pure system install bench bench-ci clean
+.PHONY: run test lint test-compiled test-pure system install bench bench-ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ system:
 run: install
 	cd examples/demo && ../../$(BIN)/fluxlit run app:app --port $(PORT) --loop uvloop
 
-test: system install test-compiled test-pure bench-ci
+test: system install lint test-compiled test-pure bench-ci
+
+# Pyflakes-level checks only (unused names, undefined names, syntax): cheap and never style noise.
+lint: install
+	$(BIN)/ruff check --select F,E9 src tests benchmarks examples
 
 test-compiled: install
 	$(BIN)/python -m pytest

@@ -82,7 +82,7 @@ BROWSER_REQUEST = [
     (b"accept-language", b"en-US,en;q=0.9"),
     (b"cookie", b"_streamlit_xsrf=2|abcdef|0123456789abcdef|1795879159; theme=dark"),
 ]
-UPSTREAM_RESPONSE = [
+UPSTREAM_RESPONSE = tuple([
     (b"Content-Type", b"text/html"),
     (b"Content-Length", b"7863"),
     (b"Etag", b'"65518e61f2288bf0ec6eef3dea0cea86"'),
@@ -90,7 +90,7 @@ UPSTREAM_RESPONSE = [
     (b"Date", b"Sat, 28 Nov 2026 15:19:18 GMT"),
     (b"Server", b"uvicorn"),
     (b"Set-Cookie", b"_streamlit_xsrf=2|abc; Path=/; SameSite=Lax"),
-]
+])  # aiohttp's raw_headers is a tuple of pairs
 
 
 class HeaderPolicy:

@@ -3,6 +3,7 @@
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -52,12 +53,21 @@ def start_gateway(cwd: Path = DEMO, *args: str, env: dict[str, str] | None = Non
     return gateway
 
 
+@contextmanager
+def running_gateway(cwd: Path = DEMO, *args: str, env: dict[str, str] | None = None, ready: str = "/api/readyz") -> Iterator[Gateway]:
+    """``start_gateway`` for a ``with`` block: the process and its children are stopped at the end."""
+    gateway = start_gateway(cwd, *args, env=env, ready=ready)
+    try:
+        yield gateway
+    finally:
+        gateway.proc.stop()
+
+
 @pytest.fixture(scope="session")
 def demo_gateway() -> Iterator[Gateway]:
     """The demo app with its real Streamlit child, shared by read-only tests."""
-    gateway = start_gateway()
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway() as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +86,8 @@ def recording_upstream() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def proxied_gateway(recording_upstream: str) -> Iterator[Gateway]:
     """The demo app's gateway in front of the recording upstream instead of Streamlit."""
-    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream})
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream}) as gateway:
+        yield gateway
 
 
 def pure_mode() -> bool:

@@ -133,16 +133,16 @@ def upstream_nginx(workdir: Path, port: int, echo_port: int) -> list[str]:
 
 
 def proxy_nginx(workdir: Path, port: int, upstream_port: int) -> list[str]:
-    body = f"""
+    body = """
     proxy_request_buffering off;
-    location / {{
+    location / {
       proxy_pass http://up;
       proxy_http_version 1.1;
       proxy_set_header Host $host;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_read_timeout 1h;
-    }}
+    }
     """
     conf = nginx_conf(workdir, port, body)
     text = conf.read_text().replace("http {", f"http {{\n  upstream up {{ server 127.0.0.1:{upstream_port}; keepalive 64; }}", 1)

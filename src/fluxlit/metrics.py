@@ -5,12 +5,8 @@ so no path, method or client ever becomes a label value.
 """
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING
 
 from .settings import SettingsError
-
-if TYPE_CHECKING:
-    from prometheus_client import Counter, Histogram
 
 DISPATCH_CLASSES = ("api", "streamlit", "ops")
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "ws")

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 from tests.support.edge import PREFIX, Edge, EdgeKind, PathMode, example_edge
 from tests.support.processes import ROOT
 
@@ -15,9 +15,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="module")
 def subpath_gateway() -> Iterator[Gateway]:
-    gateway = start_gateway(env={"FLUXLIT_ROOT_PATH": PREFIX, "FLUXLIT_TRUST_PROXY": "1"}, ready=PREFIX + "/api/readyz")
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env={"FLUXLIT_ROOT_PATH": PREFIX, "FLUXLIT_TRUST_PROXY": "1"}, ready=PREFIX + "/api/readyz") as gateway:
+        yield gateway
 
 
 @pytest.fixture(params=list(PathMode), ids=[mode.value for mode in PathMode])

@@ -6,16 +6,15 @@ from pathlib import Path
 import pytest
 
 from fluxlit import ApiClient
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def echo_gateway(recording_upstream: str) -> Iterator[Gateway]:
-    gateway = start_gateway(Path(__file__).parents[1] / "apps", "echo_api:app", env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream})
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(Path(__file__).parents[1] / "apps", "echo_api:app", env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream}) as gateway:
+        yield gateway
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from fluxlit.settings import FluxlitSettings
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 from tests.support.edge import PREFIX, Edge, EdgeKind, PathMode, example_edge
 from tests.support.streamlit_session import run_streamlit_script
 from tests.support.processes import ROOT
@@ -22,9 +22,8 @@ EDGES = [(kind, mode) for kind in EdgeKind for mode in PathMode]
 @pytest.fixture(scope="module")
 def subpath_gateway() -> Iterator[Gateway]:
     """The demo with its Streamlit child, configured for the public prefix and a trusted local edge."""
-    gateway = start_gateway(env={"FLUXLIT_ROOT_PATH": PREFIX, "FLUXLIT_TRUST_PROXY": "1"}, ready=PREFIX + "/api/readyz")
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env={"FLUXLIT_ROOT_PATH": PREFIX, "FLUXLIT_TRUST_PROXY": "1"}, ready=PREFIX + "/api/readyz") as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module", params=EDGES, ids=[f"{kind.value}-{mode.value}" for kind, mode in EDGES])

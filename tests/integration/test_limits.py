@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -27,16 +27,15 @@ CHUNK = b"\xab" * (256 * 1024)
 @pytest.fixture(scope="module")
 def limited_gateway(recording_upstream: str) -> Iterator[Gateway]:
     """``fluxlit run`` in front of the recording upstream with a 1 MiB body cap, a 1 s header deadline and metrics."""
-    gateway = start_gateway(
-        env={
-            "FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream,
-            "FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1",
-            "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": str(CAP),
-            "FLUXLIT_GATEWAY_HEADER_READ_TIMEOUT_S": str(HEADER_DEADLINE_S),
-        }
-    )
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(
+            env={
+                "FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream,
+                "FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1",
+                "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": str(CAP),
+                "FLUXLIT_GATEWAY_HEADER_READ_TIMEOUT_S": str(HEADER_DEADLINE_S),
+            }
+        ) as gateway:
+        yield gateway
 
 
 class Reply:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import DEMO, Gateway, start_gateway
+from tests.conftest import DEMO, Gateway, running_gateway, start_gateway
 from tests.support.processes import fluxlit, free_port
 from tests.support.streamlit_session import run_streamlit_script
 
@@ -66,26 +66,24 @@ def metric(samples: dict, name: str, **labels: str) -> float:
 @pytest.fixture(scope="module")
 def observed(recording_upstream: str) -> Iterator[Gateway]:
     """Access log in JSON, request logging and metrics on, in front of the recording upstream."""
-    gateway = start_gateway(
-        env={
-            "FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream,
-            "FLUXLIT_ENABLE_GATEWAY_ACCESS_LOG": "1",
-            "FLUXLIT_ENABLE_REQUEST_LOGGING": "1",
-            "FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1",
-            "FLUXLIT_LOG_FORMAT": "json",
-            "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": str(BODY_CAP),
-        }
-    )
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(
+            env={
+                "FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream,
+                "FLUXLIT_ENABLE_GATEWAY_ACCESS_LOG": "1",
+                "FLUXLIT_ENABLE_REQUEST_LOGGING": "1",
+                "FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1",
+                "FLUXLIT_LOG_FORMAT": "json",
+                "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": str(BODY_CAP),
+            }
+        ) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="module")
 def debugging() -> Iterator[Gateway]:
     """The demo app with its real Streamlit child in debug mode, with a credential in a setting."""
-    gateway = start_gateway(env={"FLUXLIT_DEBUG": "1", "FLUXLIT_PUBLIC_BASE_URL": "https://ops:s3cret-pw@apps.example.com"})
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env={"FLUXLIT_DEBUG": "1", "FLUXLIT_PUBLIC_BASE_URL": "https://ops:s3cret-pw@apps.example.com"}) as gateway:
+        yield gateway
 
 
 def test_access_log_line_is_written_when_a_streamed_response_ends(observed: Gateway) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -18,9 +18,8 @@ SLOW_UPLOADS = 1000
 
 @pytest.fixture(scope="module")
 def patient_gateway(recording_upstream: str) -> Iterator[Gateway]:
-    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S)})
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S)}) as gateway:
+        yield gateway
 
 
 def start_upload(gateway: Gateway, tag: str) -> socket.socket:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 from tests.support.edge import Edge, EdgeKind, edge_proxy
 from tests.support.processes import free_port
 
@@ -70,9 +70,8 @@ def trusting_gateway(recording_upstream: str) -> Iterator[Gateway]:
         "FLUXLIT_FORWARDED_ALLOW_IPS": PROXY_SOURCE,
         "FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT": "x-remote-user,authorization",
     }
-    gateway = start_gateway(env=env)
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env=env) as gateway:
+        yield gateway
 
 
 def _nginx(gateway: Gateway, workdir: Path) -> Iterator[Edge]:

@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import Gateway, start_gateway
+from tests.conftest import Gateway, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -16,9 +16,8 @@ MAX_MESSAGE = 4096
 
 @pytest.fixture(scope="module")
 def guarded(recording_upstream: str) -> Iterator[Gateway]:
-    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_WS_MAX_MESSAGE_BYTES": str(MAX_MESSAGE)})
-    yield gateway
-    gateway.proc.stop()
+    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_WS_MAX_MESSAGE_BYTES": str(MAX_MESSAGE)}) as gateway:
+        yield gateway
 
 
 def raw_websocket(gateway: Gateway) -> socket.socket:

@@ -57,6 +57,10 @@ cdef dict _flags_by_name():
 
 
 cdef dict FLAGS = _flags_by_name()
+# Name -> (flags, name as text), for the known names and, up to a bound, the others seen:
+# one lookup classifies a header and gives the text aiohttp needs.
+cdef dict INFO = {name: (flags, name.decode("latin-1")) for name, flags in FLAGS.items()}
+cdef Py_ssize_t INFO_MAX = 2048
 cdef tuple NEEDED_PREFIXES = STREAMLIT_NEEDS_PREFIXES
 cdef bytes REQUEST_ID_NAME = REQUEST_ID
 
@@ -91,6 +95,16 @@ cdef inline bytes _lower(bytes name):
 cdef inline int _flags(bytes name):
     cdef PyObject* found = PyDict_GetItem(FLAGS, name)
     return 0 if found is NULL else <int><object>found
+
+
+cdef tuple _info(bytes name):
+    cdef PyObject* found = PyDict_GetItem(INFO, name)
+    if found is not NULL:
+        return <tuple>found
+    cdef tuple info = (0, _text(name))
+    if len(INFO) < INFO_MAX:
+        INFO[name] = info
+    return info
 
 
 cdef str _text(bytes value):
@@ -153,7 +167,7 @@ cdef inline bint _is_connection(bytes name):
     return PyBytes_GET_SIZE(name) == 10 and _flags(_lower(name)) & F_CONNECTION
 
 
-cdef set _extra_tokens(list headers):
+cdef set _extra_tokens(object headers):
     # Names in Connection beyond the standard hop-by-hop ones: usually none, so usually no set.
     cdef set extra = None
     cdef bytes name, token
@@ -186,9 +200,11 @@ def upstream_request_headers(
     cdef object host = None
     cdef bytes raw_name, name, value
     cdef int flags
+    cdef tuple info
     for raw_name, value in headers:
         name = _lower(raw_name)
-        flags = _flags(name)
+        info = _info(name)
+        flags = info[0]
         if flags & F_HOST:
             if host is None:
                 host = value
@@ -207,7 +223,7 @@ def upstream_request_headers(
         elif PyBytes_GET_SIZE(name) >= 6 and memcmp(PyBytes_AS_STRING(name), b"proxy-", 6) == 0:
             continue
         elif allowlist is None or flags & F_NEEDED or name.startswith(NEEDED_PREFIXES) or name in allowlist:
-            out.append((_text(name), _text(value)))
+            out.append((info[1], _text(value)))
     if client_host:
         chain.append(client_host.encode())
     if chain:
@@ -229,7 +245,7 @@ def upstream_request_headers(
 
 def downstream_response_headers(headers, bytes request_id):
     """Upstream response headers for the client: hop-by-hop out, the request id in."""
-    cdef list pairs = list(headers)
+    cdef object pairs = headers if type(headers) is tuple or type(headers) is list else list(headers)
     cdef set extra = _extra_tokens(pairs)
     cdef list out = []
     cdef bytes name
