@@ -153,3 +153,30 @@ def test_dev_reload_picks_up_api_changes_and_keeps_streamlit(tmp_path) -> None:
 def test_dev_rejects_unknown_reload_scope() -> None:
     result = run_cli("dev", "--reload", "--reload-scope", "everything", cwd=DEMO)
     assert result.returncode == 2 and "everything" in result.stderr
+
+
+def test_dev_full_reload_restarts_streamlit_too(tmp_path) -> None:
+    source = (DEMO / "app.py").read_text()
+    (tmp_path / "app.py").write_text(source)
+    port = free_port()
+    proc = Proc([str(BIN / "fluxlit"), "dev", "--reload", "--reload-scope", "full", "--port", str(port)], cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        proc.wait_http(url + "/api/readyz", timeout=90)
+        before = {p.pid for p in proc.descendants() if "streamlit" in " ".join(p.cmdline())}
+        assert before, "no Streamlit child under the reloader"
+        (tmp_path / "app.py").write_text(source.replace('return {"hello": name}', 'return {"hello": name, "reloaded": "full"}'))
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/api/hello").json().get("reloaded") == "full" and httpx.get(url + "/api/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the app did not reload:\n" + proc.output())
+        after = {p.pid for p in proc.descendants() if "streamlit" in " ".join(p.cmdline())}
+        assert after and not after & before, "full-scope reload kept the old Streamlit child"
+    finally:
+        assert proc.stop(signal.SIGTERM, timeout=30) == 0, proc.output()

@@ -15,7 +15,7 @@ from .http_proxy import proxy_http
 from .observer import Observer
 from .probes import LIVENESS, readiness
 from .responses import send_bytes, send_json
-from .routing import Dispatch, Route, Router, _under
+from .routing import Dispatch, Route, Router, under_prefix
 from .trust import forwarded_scope
 from .upstream import Upstream
 from .ws_relay import relay_websocket
@@ -52,7 +52,7 @@ class Gateway:
         self.metrics: GatewayMetrics | None = load_metrics() if settings.enable_gateway_prometheus_metrics else None
         """Counters and histograms (``None`` when ``FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS`` is off)."""
         self.debug: DebugState | None = (
-            DebugState(settings, upstream, snapshot_served=not _under(DEBUG_PATH, settings.api_mount_path)) if settings.debug else None
+            DebugState(settings, upstream, snapshot_served=not under_prefix(DEBUG_PATH, settings.api_mount_path)) if settings.debug else None
         )
         self._ops = self._ops_endpoints()
         access = settings.enable_gateway_access_log or settings.debug
@@ -69,14 +69,14 @@ class Gateway:
         s = self.settings
         endpoints: dict[str, OpsEndpoint] = {}
         metrics_path = s.gateway_prometheus_metrics_path
-        if not _under(metrics_path, s.api_mount_path):
+        if not under_prefix(metrics_path, s.api_mount_path):
             endpoints[metrics_path] = endpoints[s.root_path + metrics_path] = self._serve_metrics
         elif self.metrics is not None:
             raise SettingsError(
                 f"FLUXLIT_GATEWAY_PROMETHEUS_METRICS_PATH={metrics_path!r} sits under the API mount {s.api_mount_path!r}, "
                 "where the API would shadow it; choose a path outside the mount (default /__fluxlit/metrics)"
             )
-        if not _under(DEBUG_PATH, s.api_mount_path):
+        if not under_prefix(DEBUG_PATH, s.api_mount_path):
             endpoints[DEBUG_PATH] = endpoints[s.root_path + DEBUG_PATH] = self._serve_debug
         elif self.debug is not None:
             log.warning("debug snapshot disabled: the API mount %r shadows %s", s.api_mount_path, DEBUG_PATH)

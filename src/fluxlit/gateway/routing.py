@@ -32,7 +32,8 @@ class Route:
     root_path: str = ""
 
 
-def _under(path: str, prefix: str) -> bool:
+def under_prefix(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or below it (``/api`` covers ``/api/x``, not ``/apix``)."""
     return path == prefix or path.startswith(prefix + "/")
 
 
@@ -58,12 +59,12 @@ class Router:
         """Classify one request path; ``raw_path`` is the undecoded target path when the server has it."""
         raw = raw_path if raw_path is not None else path.encode("utf-8")
         root = self.root_path
-        if root and _under(path, root):
+        if root and under_prefix(path, root):
             rel = path[len(root) :] or "/"
             raw_rel = _strip_raw(raw, root, rel)
         else:
             rel, raw_rel = path, raw
-        if _under(rel, self.api_mount):
+        if under_prefix(rel, self.api_mount):
             api_rel = rel[len(self.api_mount) :]
             probe = PROBES.get(api_rel)
             prefix = root + self.api_mount

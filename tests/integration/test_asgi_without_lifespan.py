@@ -1,0 +1,33 @@
+"""The FluxLit object as a plain ASGI app, called by an ASGI client that never runs the lifespan."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from fluxlit import FluxLit
+
+pytestmark = pytest.mark.integration
+
+
+def call(app: FluxLit, path: str) -> httpx.Response:
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            return await client.get(path)
+
+    return asyncio.run(go())
+
+
+def test_api_and_probes_work_and_readiness_says_not_configured() -> None:
+    app = FluxLit(title="bare")
+
+    @app.api.get("/ping")
+    def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    assert call(app, "/api/ping").json() == {"pong": "yes"}
+    assert call(app, "/api/healthz").json() == {"status": "ok"}
+    ready = call(app, "/api/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "streamlit": "not_configured"}
+    page = call(app, "/")
+    assert page.status_code == 502 and "no Streamlit upstream is configured" in page.text
