@@ -21,7 +21,8 @@ def _extensions() -> list[Extension]:
         Extension(f"fluxlit._speedups._{name}_c", [f"src/fluxlit/_speedups/_{name}_c.pyx"])
         for name in KERNELS
     ]
-    return cythonize(modules, compiler_directives={"language_level": "3"}, quiet=True)
+    # Generated C goes under build/, next to the other build products, not into the source tree.
+    return cythonize(modules, compiler_directives={"language_level": "3"}, build_dir="build/cython", quiet=True)
 
 
 class OptionalBuildExt(build_ext):

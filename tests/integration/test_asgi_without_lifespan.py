@@ -1,6 +1,7 @@
 """The FluxLit object as a plain ASGI app, called by an ASGI client that never runs the lifespan."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -11,11 +12,15 @@ pytestmark = pytest.mark.integration
 
 
 def call(app: FluxLit, path: str) -> httpx.Response:
+    """GET through httpx's ASGI transport, which sends no lifespan events."""
+
     async def go() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             return await client.get(path)
 
-    return asyncio.run(go())
+    # A thread of its own: the session's Playwright fixture may own this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_api_and_probes_work_and_readiness_says_not_configured() -> None:

@@ -33,9 +33,7 @@ def test_stalled_body_gets_408_and_the_upstream_never_sees_a_complete_request(pa
     tag = uuid.uuid4().hex
     with start_upload(patient_gateway, tag) as sock:
         reply = b""
-        while b"\r\n\r\n" not in reply:
-            chunk = sock.recv(4096)
-            assert chunk, "closed without an answer"
+        while chunk := sock.recv(4096):  # the gateway closes after the 408
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 408") and b"FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S" in reply
     deadline = time.monotonic() + 10
