@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.types import Receive, Send
@@ -20,8 +21,6 @@ log = logging.getLogger("fluxlit.runtime")
 
 def app_target(app: "FluxLit") -> Target:
     """Where the Streamlit child imports the app from: explicit target, ``FLUXLIT_APP``, or inferred."""
-    from pathlib import Path
-
     if app.import_target is not None:
         return app.import_target
     if app.settings.app:
