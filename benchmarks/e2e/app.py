@@ -3,6 +3,8 @@
 from fluxlit import FluxLit
 
 app = FluxLit(title="bench")
+# The bare FastAPI object, for plain uvicorn (``uvicorn app:api``): the same routes without the gateway.
+api = app.api
 
 
 @app.api.get("/ping")

@@ -10,9 +10,12 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from .gateway import Gateway, Upstream
+from .gateway.config import GatewayConfig
 from .pages import PageRegistry, discover_pages
 from .pages.registry import PageHandler
-from .runtime.target import Target, parse_target
+from .runtime.lifecycle import serve_lifespan
+from .runtime.sidecar import free_loopback_port
+from .runtime.target import Target, infer_target, parse_target
 from .settings import FluxlitSettings, load_settings
 
 
@@ -62,17 +65,27 @@ class FluxLit:
     def gateway(self) -> Gateway:
         """The ASGI gateway in front of ``self.api`` and Streamlit."""
         if self._gateway is None:
-            upstream = Upstream(self.settings, base=self.settings.streamlit_upstream or None)
+            config = GatewayConfig.from_settings(self.settings)
+            if self.settings.streamlit_upstream:
+                upstream = Upstream(config, self.settings.streamlit_upstream)
+            else:
+                upstream = Upstream(config, f"http://127.0.0.1:{free_loopback_port()}", managed=True)
             self._gateway = Gateway(self._call_api, self.settings, upstream)
         return self._gateway
+
+    def target(self) -> Target:
+        """Where the Streamlit child imports the app from: explicit target, ``FLUXLIT_APP``, or inferred."""
+        if self.import_target is not None:
+            return self.import_target
+        if self.settings.app:
+            return parse_target(self.settings.app, Path.cwd())
+        return infer_target(self, self.created_in)
 
     async def _call_api(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.api(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            from .runtime.lifecycle import serve_lifespan
-
-            await serve_lifespan(self, receive, send)
+            await serve_lifespan(self.gateway, self.api, self.target, receive, send)
         else:
             await self.gateway(scope, receive, send)

@@ -15,6 +15,7 @@ import typer
 
 from . import config_report, scaffold
 from . import doctor as diagnostics
+from ._speedups import IMPLEMENTATION
 from .project_file import ProjectFileError, read_project_file
 from .runtime.address import loopback_host
 from .runtime.pidfile import holding, stop_server
@@ -35,6 +36,11 @@ class Loop(str, enum.Enum):
     asyncio = "asyncio"
 
 
+class LaneChoice(str, enum.Enum):
+    fast = "fast"
+    asgi = "asgi"
+
+
 class ReloadScope(str, enum.Enum):
     gateway = "gateway"
     full = "full"
@@ -44,6 +50,10 @@ TargetArg = Annotated[str | None, typer.Argument(help="module:attribute of the F
 HostOpt = Annotated[str | None, typer.Option("--host", help="Bind host (default: FLUXLIT_GATEWAY_HOST or 127.0.0.1)")]
 PortOpt = Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Bind port (default: FLUXLIT_GATEWAY_PORT or 8000)")]
 LoopOpt = Annotated[Loop, typer.Option("--loop", help="Event loop implementation")]
+LaneOpt = Annotated[
+    LaneChoice | None,
+    typer.Option("--lane", help="fast: proxied bytes spliced by the edge; asgi: everything through ASGI (default: FLUXLIT_GATEWAY_LANE or fast)"),
+]
 LogLevelOpt = Annotated[
     str | None, typer.Option("--log-level", help="critical, error, warning, info, debug or trace (default: FLUXLIT_LOG_LEVEL or info)")
 ]
@@ -74,6 +84,7 @@ class ServeFlags:
     pidfile: Path | None = None
     no_pidfile: bool = False
     workbench: bool = False
+    lane: LaneChoice | None = None
 
     def environment(self) -> dict[str, str]:
         """The ``FLUXLIT_*`` variables these flags set; flags left out leave env and project file in charge."""
@@ -86,6 +97,7 @@ class ServeFlags:
             "FLUXLIT_FORWARDED_ALLOW_IPS": self.forwarded_allow_ips,
             "FLUXLIT_DEBUG": "1" if self.debug else None,
             "FLUXLIT_PIDFILE": "" if self.no_pidfile else None if self.pidfile is None else str(self.pidfile),
+            "FLUXLIT_GATEWAY_LANE": None if self.lane is None else self.lane.value,
         }
         return {name: value for name, value in values.items() if value is not None}
 
@@ -133,7 +145,7 @@ def _announce(settings: FluxlitSettings, *, workbench: bool) -> None:
     base = f"http://{loopback_host(settings.gateway_host)}:{settings.gateway_port}{settings.root_path}"
     api = base + settings.api_mount_path
     if not workbench:
-        typer.echo(f"FluxLit on {base}/  (API {api}/docs)", err=True)
+        typer.echo(f"FluxLit on {base}/  (API {api}/docs; {settings.gateway_lane} lane, {IMPLEMENTATION} kernels)", err=True)
         return
     prefix = f"root path {settings.root_path}" if settings.root_path else "no root path (set FLUXLIT_ROOT_PATH if the proxy keeps a prefix)"
     lines = [
@@ -168,6 +180,7 @@ def run(
     host: HostOpt = None,
     port: PortOpt = None,
     loop: LoopOpt = Loop.auto,
+    lane: LaneOpt = None,
     log_level: LogLevelOpt = None,
     proxy_headers: ProxyHeadersOpt = None,
     forwarded_allow_ips: ForwardedAllowIpsOpt = None,
@@ -177,7 +190,7 @@ def run(
     no_pidfile: NoPidfileOpt = False,
 ) -> None:
     """Serve the app in production: gateway, API and Streamlit child, no reload."""
-    flags = ServeFlags(host, port, log_level, proxy_headers, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench)
+    flags = ServeFlags(host, port, log_level, proxy_headers, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench, lane)
     _serve_app(target, flags, loop)
 
 
@@ -187,6 +200,7 @@ def workbench(
     host: HostOpt = None,
     port: PortOpt = None,
     loop: LoopOpt = Loop.auto,
+    lane: LaneOpt = None,
     log_level: LogLevelOpt = None,
     forwarded_allow_ips: ForwardedAllowIpsOpt = None,
     debug: DebugOpt = False,
@@ -194,7 +208,7 @@ def workbench(
     no_pidfile: NoPidfileOpt = False,
 ) -> None:
     """Serve behind an IDE/workbench proxy: `run --workbench` (proxy headers on, loopback URL hints)."""
-    flags = ServeFlags(host, port, log_level, None, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench=True)
+    flags = ServeFlags(host, port, log_level, None, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench=True, lane=lane)
     _serve_app(target, flags, loop)
 
 
@@ -224,6 +238,7 @@ def dev(
     host: HostOpt = None,
     port: PortOpt = None,
     loop: LoopOpt = Loop.auto,
+    lane: LaneOpt = None,
     reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Restart on file changes")] = False,
     reload_scope: Annotated[
         ReloadScope, typer.Option("--reload-scope", help="gateway: reload the API/gateway only; full: restart Streamlit too")
@@ -237,7 +252,7 @@ def dev(
     no_pidfile: NoPidfileOpt = False,
 ) -> None:
     """Serve the app for development, optionally reloading on change."""
-    flags = ServeFlags(host, port, log_level, proxy_headers, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench)
+    flags = ServeFlags(host, port, log_level, proxy_headers, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench, lane)
     if not reload:
         _serve_app(target, flags, loop)
         return

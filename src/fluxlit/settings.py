@@ -95,6 +95,7 @@ class FluxlitSettings(BaseSettings):
     uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0)
     allow_unified_uvicorn_multiworker: bool = False
     pidfile: str = ".fluxlit.pid"
+    gateway_lane: Literal["fast", "asgi"] = Field("fast", description="fast: proxied bytes spliced in the edge; asgi: through ASGI + aiohttp.")
     log_format: Literal["text", "json"] = Field("text", description="json: the fluxlit loggers write JsonLogFormatter lines.")
 
     @classmethod

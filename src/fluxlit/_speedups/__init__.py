@@ -62,6 +62,8 @@ head_problem = _modules["headers"].head_problem
 connection_tokens = _modules["headers"].connection_tokens
 upstream_request_headers = _modules["headers"].upstream_request_headers
 downstream_response_headers = _modules["headers"].downstream_response_headers
+upstream_head = _modules["headers"].upstream_head
+downstream_head = _modules["headers"].downstream_head
 
 __all__ = [
     "IMPLEMENTATION",
@@ -70,6 +72,7 @@ __all__ = [
     "FrameInspector",
     "WebSocketProtocolError",
     "connection_tokens",
+    "downstream_head",
     "downstream_response_headers",
     "head_problem",
     "KERNELS",
@@ -78,5 +81,6 @@ __all__ = [
     "mint_request_id",
     "pure_python_requested",
     "request_id_for",
+    "upstream_head",
     "upstream_request_headers",
 ]

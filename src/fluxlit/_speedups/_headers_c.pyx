@@ -11,6 +11,8 @@ from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
 from libc.string cimport memcmp
 
+from ._request_id_c import request_id_for
+from .constants import STATUS_LINES
 from .header_names import (
     CLIENT_FORWARDING,
     HONOURED_FROM_TRUSTED,
@@ -34,6 +36,7 @@ cdef enum:
     F_NEEDED = 128
     F_RESPONSE_OWNED = 256
     F_CONNECTION = 512
+    F_REQUEST_ID = 1024
 
 
 cdef dict _flags_by_name():
@@ -53,6 +56,7 @@ cdef dict _flags_by_name():
     mark(STREAMLIT_NEEDS, F_NEEDED)
     mark(RESPONSE_OWNED, F_RESPONSE_OWNED)
     mark([b"connection"], F_CONNECTION)
+    mark([REQUEST_ID], F_REQUEST_ID)
     return table
 
 
@@ -182,37 +186,30 @@ cdef set _extra_tokens(object headers):
     return extra
 
 
-def upstream_request_headers(
-    list headers,
-    client_host,
-    str scheme,
-    bytes request_id,
-    bint websocket,
-    bint trusted,
-    allowlist,
-):
-    """Headers for the upstream request (see ``_headers_py.upstream_request_headers``)."""
-    cdef int drop_flags = F_HOP | (F_WEBSOCKET if websocket else 0)
+cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags, bint trusted, allowlist, bint handshake):
+    # The header pass both lanes share (see ``_headers_py._upstream_pairs``).
     cdef set extra = _extra_tokens(headers)
     cdef list chain = []
     cdef dict claimed = {}
     cdef list out = []
     cdef object host = None
+    cdef object incoming_id = None
     cdef bytes raw_name, name, value
     cdef int flags
-    cdef tuple info
     for raw_name, value in headers:
         name = _lower(raw_name)
-        info = _info(name)
-        flags = info[0]
+        flags = _flags(name)
         if flags & F_HOST:
             if host is None:
                 host = value
-                out.append(("Host", _text(value)))
+                out.append((b"Host", value))
         elif flags & F_FORWARDING:
-            if not trusted:
+            if flags & F_REQUEST_ID:
+                if incoming_id is None:
+                    incoming_id = value
+            elif not trusted:
                 continue
-            if flags & F_XFF:
+            elif flags & F_XFF:
                 chain.extend([hop for part in value.split(b",") if (hop := part.strip())])
             elif flags & F_HONOURED and name not in claimed:
                 claimed[name] = value
@@ -223,24 +220,74 @@ def upstream_request_headers(
         elif PyBytes_GET_SIZE(name) >= 6 and memcmp(PyBytes_AS_STRING(name), b"proxy-", 6) == 0:
             continue
         elif allowlist is None or flags & F_NEEDED or name.startswith(NEEDED_PREFIXES) or name in allowlist:
-            out.append((info[1], _text(value)))
+            out.append((name, value))
+        elif handshake and flags & F_WEBSOCKET:
+            out.append((name, value))
     if client_host:
         chain.append(client_host.encode())
     if chain:
-        out.append(("X-Forwarded-For", _text(b", ".join(chain))))
+        out.append((b"X-Forwarded-For", b", ".join(chain)))
     cdef bytes proto = _first(claimed[b"x-forwarded-proto"]).lower() if b"x-forwarded-proto" in claimed else b""
     if proto == b"http" or proto == b"https":
-        out.append(("X-Forwarded-Proto", proto.decode()))
+        out.append((b"X-Forwarded-Proto", proto))
     else:
-        out.append(("X-Forwarded-Proto", "https" if scheme == "https" or scheme == "wss" else "http"))
+        out.append((b"X-Forwarded-Proto", b"https" if scheme == "https" or scheme == "wss" else b"http"))
     forwarded_host = _first(claimed[b"x-forwarded-host"]) if b"x-forwarded-host" in claimed else host
     if forwarded_host:
-        out.append(("X-Forwarded-Host", _text(forwarded_host)))
+        out.append((b"X-Forwarded-Host", forwarded_host))
     for key in (b"x-forwarded-port", b"x-forwarded-prefix"):
         if key in claimed:
-            out.append((_text(key), _text(_first(claimed[key]))))
+            out.append((key, _first(claimed[key])))
+    return out, host, incoming_id
+
+
+def upstream_request_headers(
+    list headers,
+    client_host,
+    str scheme,
+    bytes request_id,
+    bint websocket,
+    bint trusted,
+    allowlist,
+):
+    """Headers for the upstream request (see ``_headers_py.upstream_request_headers``)."""
+    cdef list pairs = _upstream_pairs(headers, client_host, scheme, F_HOP | (F_WEBSOCKET if websocket else 0), trusted, allowlist, False)[0]
+    cdef list out = []
+    cdef bytes name, value
+    for name, value in pairs:
+        out.append((_info(name)[1], _text(value)))
     out.append(("X-Request-ID", request_id.decode("ascii")))
     return out
+
+
+def upstream_head(
+    bytes method,
+    bytes target,
+    list headers,
+    client_host,
+    str scheme,
+    bint websocket,
+    bint trusted,
+    allowlist,
+    bytes default_host,
+    bint chunked,
+):
+    """The upstream request head as bytes, and the request id (see ``_headers_py.upstream_head``)."""
+    cdef tuple found = _upstream_pairs(headers, client_host, scheme, F_HOP, trusted, allowlist, websocket)
+    cdef bytes request_id = request_id_for(found[2])
+    cdef list lines = [method, b" ", target, b" HTTP/1.1\r\n"]
+    if found[1] is None:
+        lines += [b"Host: ", default_host, b"\r\n"]
+    cdef bytes name, value
+    for name, value in <list>found[0]:
+        lines += [name, b": ", value, b"\r\n"]
+    lines += [b"X-Request-ID: ", request_id, b"\r\n"]
+    if websocket:
+        lines.append(b"Connection: Upgrade\r\nUpgrade: websocket\r\n")
+    elif chunked:
+        lines.append(b"Transfer-Encoding: chunked\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines), request_id
 
 
 def downstream_response_headers(headers, bytes request_id):
@@ -256,3 +303,31 @@ def downstream_response_headers(headers, bytes request_id):
         out.append((name, value))
     out.append((REQUEST_ID_NAME, request_id))
     return out
+
+
+cdef bytes CRLF = b"\r\n"
+cdef bytes COLON = b": "
+cdef dict STATUS = STATUS_LINES
+
+
+def downstream_head(int status, headers, bytes request_id, bytes defaults, bint chunked, bint keep_alive):
+    """The response head for the client as bytes (see ``_headers_py.downstream_head``)."""
+    cdef object pairs = headers if type(headers) is tuple or type(headers) is list else list(headers)
+    cdef set extra = _extra_tokens(pairs)
+    cdef object line = STATUS.get(status)
+    cdef list lines = [line if line is not None else b"HTTP/1.1 %d \r\n" % status, defaults]
+    cdef bytes name
+    for raw_name, value in pairs:
+        name = _lower(raw_name)
+        if _flags(name) & (F_HOP | F_RESPONSE_OWNED) or (extra is not None and name in extra):
+            continue
+        lines += [name, COLON, value, CRLF]
+    lines += [REQUEST_ID_NAME, COLON, request_id, CRLF]
+    if status == 101:
+        lines.append(b"connection: upgrade\r\nupgrade: websocket\r\n")
+    elif chunked:
+        lines.append(b"transfer-encoding: chunked\r\n")
+    if not keep_alive and status != 101:
+        lines.append(b"connection: close\r\n")
+    lines.append(CRLF)
+    return b"".join(lines)

@@ -5,6 +5,8 @@ Response side: drop hop-by-hop headers and set the request id. Header names arri
 from the server's parser; values are bytes as received.
 """
 
+from ._request_id_py import request_id_for
+from .constants import STATUS_LINES
 from .header_names import (
     CLIENT_FORWARDING,
     HONOURED_FROM_TRUSTED,
@@ -88,6 +90,58 @@ def _forwards(name: bytes, allowlist: frozenset[bytes] | None) -> bool:
     return name in STREAMLIT_NEEDS or name.startswith(STREAMLIT_NEEDS_PREFIXES) or name in allowlist
 
 
+def _upstream_pairs(
+    headers: Headers,
+    client_host: str | None,
+    scheme: str,
+    handshake: bool | None,
+    trusted: bool,
+    allowlist: frozenset[bytes] | None,
+) -> tuple[list[tuple[bytes, bytes]], bytes | None, bytes | None]:
+    """The header pass both lanes share: the forwarded pairs, the client's Host and its ``X-Request-ID``.
+
+    ``handshake`` is ``None`` for plain HTTP, ``False`` to drop a WebSocket handshake's own headers
+    (an HTTP client library makes new ones) and ``True`` to keep them (the bytes are spliced).
+    """
+    drop = HOP_BY_HOP | connection_tokens(headers)
+    if handshake is False:
+        drop |= WEBSOCKET_HANDSHAKE
+    chain: list[bytes] = []
+    claimed: dict[bytes, bytes] = {}
+    out: list[tuple[bytes, bytes]] = []
+    host: bytes | None = None
+    incoming_id: bytes | None = None
+    for raw_name, value in headers:
+        name = raw_name.lower()
+        if name == b"host":
+            if host is None:
+                host = value
+                out.append((b"Host", value))
+        elif name in CLIENT_FORWARDING:
+            if name == REQUEST_ID:
+                incoming_id = value if incoming_id is None else incoming_id
+            elif not trusted:
+                continue
+            elif name == b"x-forwarded-for":
+                chain.extend(hop for part in value.split(b",") if (hop := part.strip()))
+            elif name in HONOURED_FROM_TRUSTED:
+                claimed.setdefault(name, value)
+        elif name not in drop and (_forwards(name, allowlist) or (handshake and name in WEBSOCKET_HANDSHAKE)):
+            out.append((name, value))
+    if client_host:
+        chain.append(client_host.encode())
+    if chain:
+        out.append((b"X-Forwarded-For", b", ".join(chain)))
+    out.append((b"X-Forwarded-Proto", _proto(claimed.get(b"x-forwarded-proto"), scheme).encode()))
+    forwarded_host = _first(claimed[b"x-forwarded-host"]) if b"x-forwarded-host" in claimed else host
+    if forwarded_host:
+        out.append((b"X-Forwarded-Host", forwarded_host))
+    for name in (b"x-forwarded-port", b"x-forwarded-prefix"):
+        if name in claimed:
+            out.append((name, _first(claimed[name])))
+    return out, host, incoming_id
+
+
 def upstream_request_headers(
     headers: Headers,
     client_host: str | None,
@@ -97,7 +151,7 @@ def upstream_request_headers(
     trusted: bool,
     allowlist: frozenset[bytes] | None,
 ) -> list[tuple[str, str]]:
-    """Headers for the upstream request.
+    """Headers for an upstream request made by an HTTP client library (the ASGI lane).
 
     Keeps one ``Host`` (Streamlit checks WebSocket ``Origin`` against it); drops hop-by-hop and
     ``Connection``-named headers, withheld credentials and, with an ``allowlist``, names Streamlit
@@ -105,41 +159,45 @@ def upstream_request_headers(
     ``X-Forwarded-Proto/-Host/-Port/-Prefix`` kept; otherwise every client forwarding header is
     removed and ``X-Forwarded-For/-Proto/-Host`` come from the socket. The request id comes last.
     """
-    drop = HOP_BY_HOP | connection_tokens(headers)
-    if websocket:
-        drop |= WEBSOCKET_HANDSHAKE
-    chain: list[bytes] = []
-    claimed: dict[bytes, bytes] = {}
-    out: list[tuple[str, str]] = []
-    host: bytes | None = None
-    for raw_name, value in headers:
-        name = raw_name.lower()
-        if name == b"host":
-            if host is None:
-                host = value
-                out.append(("Host", _text(value)))
-        elif name in CLIENT_FORWARDING:
-            if not trusted:
-                continue
-            if name == b"x-forwarded-for":
-                chain.extend(hop for part in value.split(b",") if (hop := part.strip()))
-            elif name in HONOURED_FROM_TRUSTED:
-                claimed.setdefault(name, value)
-        elif name not in drop and _forwards(name, allowlist):
-            out.append((_text(name), _text(value)))
-    if client_host:
-        chain.append(client_host.encode())
-    if chain:
-        out.append(("X-Forwarded-For", _text(b", ".join(chain))))
-    out.append(("X-Forwarded-Proto", _proto(claimed.get(b"x-forwarded-proto"), scheme)))
-    forwarded_host = _first(claimed[b"x-forwarded-host"]) if b"x-forwarded-host" in claimed else host
-    if forwarded_host:
-        out.append(("X-Forwarded-Host", _text(forwarded_host)))
-    for name in (b"x-forwarded-port", b"x-forwarded-prefix"):
-        if name in claimed:
-            out.append((_text(name), _text(_first(claimed[name]))))
+    pairs, _, _ = _upstream_pairs(headers, client_host, scheme, False if websocket else None, trusted, allowlist)
+    out = [(_text(name), _text(value)) for name, value in pairs]
     out.append(("X-Request-ID", request_id.decode("ascii")))
     return out
+
+
+def upstream_head(
+    method: bytes,
+    target: bytes,
+    headers: Headers,
+    client_host: str | None,
+    scheme: str,
+    websocket: bool,
+    trusted: bool,
+    allowlist: frozenset[bytes] | None,
+    default_host: bytes,
+    chunked: bool,
+) -> tuple[bytes, bytes]:
+    """The upstream request head as bytes, and the request id (the client's when valid, else minted).
+
+    The same policy as ``upstream_request_headers`` in one pass over the client's headers; the
+    request target goes as received. A WebSocket handshake keeps its ``Sec-WebSocket-*`` headers and
+    gets ``Connection: Upgrade``; a chunked body is re-framed, so ``Transfer-Encoding: chunked``
+    is set here; a request without ``Host`` (HTTP/1.0) gets ``default_host``.
+    """
+    pairs, host, incoming_id = _upstream_pairs(headers, client_host, scheme, True if websocket else None, trusted, allowlist)
+    request_id = request_id_for(incoming_id)
+    lines = [method, b" ", target, b" HTTP/1.1\r\n"]
+    if host is None:
+        lines += [b"Host: ", default_host, b"\r\n"]
+    for name, value in pairs:
+        lines += [name, b": ", value, b"\r\n"]
+    lines += [b"X-Request-ID: ", request_id, b"\r\n"]
+    if websocket:
+        lines.append(b"Connection: Upgrade\r\nUpgrade: websocket\r\n")
+    elif chunked:
+        lines.append(b"Transfer-Encoding: chunked\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines), request_id
 
 
 def downstream_response_headers(headers: Headers, request_id: bytes) -> Headers:
@@ -149,3 +207,21 @@ def downstream_response_headers(headers: Headers, request_id: bytes) -> Headers:
     out = [(name.lower(), value) for name, value in headers if name.lower() not in drop]
     out.append((REQUEST_ID, request_id))
     return out
+
+
+def downstream_head(status: int, headers: Headers, request_id: bytes, defaults: bytes, chunked: bool, keep_alive: bool) -> bytes:
+    """The response head for the client as bytes: status line, ``defaults`` (the server's Date), the
+    upstream headers filtered as ``downstream_response_headers`` does, then the framing the gateway
+    chose. A 101 keeps ``Upgrade: websocket`` and ``Connection: Upgrade``.
+    """
+    lines = [STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status, defaults]
+    for name, value in downstream_response_headers(headers, request_id):
+        lines += [name, b": ", value, b"\r\n"]
+    if status == 101:
+        lines.append(b"connection: upgrade\r\nupgrade: websocket\r\n")
+    elif chunked:
+        lines.append(b"transfer-encoding: chunked\r\n")
+    if not keep_alive and status != 101:
+        lines.append(b"connection: close\r\n")
+    lines.append(b"\r\n")
+    return b"".join(lines)

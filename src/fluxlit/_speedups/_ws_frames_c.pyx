@@ -66,6 +66,11 @@ cdef class FrameInspector:
             self._error = exc
             raise
 
+    @property
+    def at_boundary(self):
+        """True between frames: everything fed so far ended a frame."""
+        return self._state == HEADER and self._have == 0
+
     cdef inline int _extended_length(self):
         cdef int length7 = self._header[1] & 0x7F
         return 2 if length7 == 126 else (8 if length7 == 127 else 0)

@@ -47,6 +47,11 @@ class FrameInspector:
             self._error = exc
             raise
 
+    @property
+    def at_boundary(self) -> bool:
+        """True between frames: everything fed so far ended a frame."""
+        return self._state == _HEADER and not self._header
+
     def _feed(self, data: memoryview) -> list[FrameEvent]:
         events: list[FrameEvent] = []
         pos, end = 0, len(data)

@@ -1,5 +1,7 @@
 """Constants shared by both kernel twins; defined once, here."""
 
+from http import HTTPStatus
+
 MAX_REQUEST_ID_LENGTH = 128
 """Longest incoming ``X-Request-ID`` that is kept; longer ones are replaced."""
 
@@ -17,3 +19,15 @@ WS_OPCODES = frozenset({0x0, 0x1, 0x2, 0x8, 0x9, 0xA})
 
 WS_CLOSE_PROTOCOL_ERROR = 1002
 WS_CLOSE_TOO_BIG = 1009
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode()
+
+
+STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
+"""The status line the gateway writes for each status (standard reason phrases)."""

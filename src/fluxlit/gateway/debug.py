@@ -27,7 +27,7 @@ class DebugState:
         """Print the ``[fluxlit-debug]`` line to stderr; call it from the lifespan, where the bound port is known."""
         self.internal_api_base = redact_value("internal_api_base", internal_api_base(self.settings))
         snapshot = "GET " + self.settings.root_path + DEBUG_PATH if self.snapshot_served else "off (the API mount shadows it)"
-        upstream = redact_value("streamlit_upstream", self.upstream.base or "none")
+        upstream = redact_value("streamlit_upstream", self.upstream.base if self.upstream.started else "none")
         print(
             f"[fluxlit-debug] internal API base: {self.internal_api_base}  snapshot: {snapshot}  streamlit: {upstream}",
             file=sys.stderr,
@@ -43,7 +43,7 @@ class DebugState:
             "api_mount_path": s.api_mount_path,
             "api_prefix": s.api_prefix,
             "internal_api_base": self.internal_api_base or redact_value("internal_api_base", internal_api_base(s)),
-            "streamlit_upstream": redact_value("streamlit_upstream", self.upstream.base) if self.upstream.base else None,
+            "streamlit_upstream": redact_value("streamlit_upstream", self.upstream.base) if self.upstream.started else None,
             "streamlit_unavailable": self.upstream.unavailable_reason(),
             "kernels": IMPLEMENTATION,
             "settings": s.redacted(),

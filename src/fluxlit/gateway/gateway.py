@@ -12,8 +12,9 @@ from ..settings import FluxlitSettings, SettingsError
 from .debug import DEBUG_PATH, DebugState
 from .headers import REQUEST_ID
 from .http_proxy import proxy_http
-from .observer import Observer
+from .observer import Exchange, Observer
 from .probes import LIVENESS, readiness
+from .close_codes import POLICY_VIOLATION
 from .responses import send_bytes, send_json
 from .routing import Dispatch, Route, Router, under_prefix
 from .trust import forwarded_scope
@@ -47,6 +48,7 @@ class Gateway:
         self.api = api
         self.settings = settings
         self.upstream = upstream
+        self.config = upstream.config
         self.router = Router(settings.root_path, settings.api_mount_path)
         configure_logging(settings)
         self.metrics: GatewayMetrics | None = load_metrics() if settings.enable_gateway_prometheus_metrics else None
@@ -57,7 +59,7 @@ class Gateway:
         self._ops = self._ops_endpoints()
         access = settings.enable_gateway_access_log or settings.debug
         api_requests = settings.enable_request_logging or settings.debug
-        self._observer = (
+        self.observer: Observer | None = (
             Observer(access=access, api_requests=api_requests, metrics=self.metrics, recent=self.debug.recent if self.debug else None)
             if access or api_requests or self.metrics is not None or self.debug is not None
             else None
@@ -82,6 +84,16 @@ class Gateway:
             log.warning("debug snapshot disabled: the API mount %r shadows %s", s.api_mount_path, DEBUG_PATH)
         return endpoints
 
+    def proxied(self, path: str, raw_path: bytes) -> bool:
+        """Whether a request for ``path`` goes to Streamlit (the edge asks before any ASGI message exists)."""
+        return path not in self._ops and self.router.route(path, raw_path).dispatch is Dispatch.STREAMLIT
+
+    def open_record(self, scope: Scope | None, request_id: bytes, dispatch: str) -> Exchange | None:
+        """An observer record for a request the edge serves itself (``None`` when nothing observes)."""
+        if self.observer is None or scope is None:
+            return None
+        return self.observer.record(scope, dispatch, request_id)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind not in ("http", "websocket"):
@@ -89,11 +101,11 @@ class Gateway:
         request_id = request_id_for(incoming_request_id(scope["headers"]))
         endpoint = self._ops.get(scope["path"])
         route = None if endpoint is not None else self.router.route(scope["path"], scope.get("raw_path"))
-        if self._observer is None:
+        if self.observer is None:
             await self._dispatch(scope, receive, send, request_id, route, endpoint)
             return
         dispatch = "ops" if route is None else DISPATCH_CLASS[route.dispatch]
-        with self._observer.exchange(scope, receive, send, dispatch, request_id) as exchange:
+        with self.observer.exchange(scope, receive, send, dispatch, request_id) as exchange:
             await self._dispatch(scope, exchange.receive, exchange.send, request_id, route, endpoint)
 
     async def _dispatch(
@@ -108,10 +120,10 @@ class Gateway:
             headers.append((REQUEST_ID, request_id))
             api_scope = {**scope, "path": route.path, "raw_path": route.raw_path, "root_path": route.root_path, "headers": headers}
             # Behind a trusted proxy the API sees the browser's address and scheme (FLUXLIT_TRUST_PROXY).
-            api_scope.update(forwarded_scope(scope, self.upstream.header_policy.proxies))
+            api_scope.update(forwarded_scope(scope, self.config.policy.proxies))
             await self.api(api_scope, receive, _stamp_request_id(send, request_id))
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "this path is HTTP only"})
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "this path is HTTP only"})
         elif endpoint is not None:
             await endpoint(send, request_id)
         elif route is not None and route.dispatch is Dispatch.HEALTHZ:

@@ -10,13 +10,10 @@ from starlette.types import Receive, Scope, Send
 from .._speedups import BodyLimit
 from ..metrics import note_body_limit_rejected, note_upstream_error
 from .headers import downstream_response_headers, upstream_headers_for
-from .responses import send_bad_gateway, send_bytes
-from .upstream import Upstream
+from .responses import send_error, stalled_reason, too_large_reason
+from .upstream import UPSTREAM_ERRORS, Upstream
 
 log = logging.getLogger("fluxlit.gateway")
-
-TEXT = b"text/plain; charset=utf-8"
-UPSTREAM_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
 class ClientDisconnected(Exception):
@@ -81,28 +78,16 @@ class _Upload:
 async def _send_too_large(send: Send, scope: Scope, cap: int, request_id: bytes) -> None:
     """413 naming the setting; the connection closes because the rest of the body stays unread."""
     note_body_limit_rejected()
-    log.warning(
-        "413 for %s %s: body over FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES=%d request_id=%s",
-        scope["method"],
-        scope["path"],
-        cap,
-        request_id.decode(),
-    )
-    body = (
-        f"413 Payload Too Large: the request body is over {cap} bytes "
-        f"(FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES)\nrequest id: {request_id.decode()}\n"
-    ).encode()
-    await send_bytes(send, 413, body, TEXT, request_id, close=True)
+    reason = too_large_reason(cap)
+    log.warning("413 for %s: %s request_id=%s", scope["path"], reason, request_id.decode())
+    await send_error(send, 413, reason, request_id, close=True)
 
 
 async def _send_stalled(send: Send, scope: Scope, timeout_s: float, request_id: bytes) -> None:
     """408 naming the setting; the upstream request was aborted, so it never completes."""
-    log.warning("408 for %s %s: no body bytes for %gs request_id=%s", scope["method"], scope["path"], timeout_s, request_id.decode())
-    body = (
-        f"408 Request Timeout: no request body bytes for {timeout_s:g}s "
-        f"(FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S)\nrequest id: {request_id.decode()}\n"
-    ).encode()
-    await send_bytes(send, 408, body, TEXT, request_id, close=True)
+    reason = stalled_reason(timeout_s)
+    log.warning("408 for %s: %s request_id=%s", scope["path"], reason, request_id.decode())
+    await send_error(send, 408, reason, request_id, close=True)
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -121,16 +106,16 @@ def _describe(exc: BaseException) -> str:
 async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstream, raw_path: bytes, request_id: bytes) -> None:
     """Forward one HTTP request to Streamlit and stream the answer back; 413 over the body cap, 502 when it cannot."""
     has_body, declared = _declared_body(scope["headers"])
-    limit = BodyLimit(upstream.settings.gateway_max_proxy_request_body_bytes)
+    limit = BodyLimit(upstream.config.body_cap)
     if declared is not None and limit.over_declared(declared):
         await _send_too_large(send, scope, limit.cap, request_id)
         return
     if reason := upstream.unavailable_reason():
         note_upstream_error()
-        await send_bad_gateway(send, reason, request_id)
+        await send_error(send, 502, reason, request_id)
         return
-    headers = upstream_headers_for(scope, request_id, upstream.header_policy)
-    upload = _Upload(receive, limit, upstream.settings.gateway_body_read_timeout_s) if has_body else None
+    headers = upstream_headers_for(scope, request_id, upstream.config.policy)
+    upload = _Upload(receive, limit, upstream.config.body_read_timeout_s) if has_body else None
     url = upstream.url(raw_path, scope.get("query_string", b""))
     started = False
     watcher: asyncio.Task[None] | None = None
@@ -168,7 +153,7 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
         note_upstream_error()
         log.warning("upstream error on %s %s: %s request_id=%s", scope["method"], scope["path"], reason, request_id.decode())
         if not started:
-            await send_bad_gateway(send, reason, request_id)
+            await send_error(send, 502, reason, request_id)
         # After the status line is out, returning early makes the server close the connection,
         # which is how a truncated response must reach the client.
     finally:

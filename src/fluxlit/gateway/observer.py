@@ -10,15 +10,13 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..logging import ACCESS_LOGGER, API_LOGGER, redact_query_string
 from ..metrics import GatewayMetrics, status_class
+from .close_codes import ABNORMAL, INTERNAL_ERROR, NO_STATUS
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 api_log = logging.getLogger(API_LOGGER)
 
 CLIENT_CLOSED_REQUEST = 499
 """Logged status of an HTTP request whose client left before any response (nginx's convention)."""
-CLOSE_NO_STATUS = 1005
-CLOSE_ABNORMAL = 1006
-CLOSE_INTERNAL_ERROR = 1011
 
 
 class Observer:
@@ -37,6 +35,12 @@ class Observer:
         self.metrics = metrics
         self.recent = recent
 
+    def record(self, scope: Scope, dispatch: str, request_id: bytes) -> "Exchange":
+        """An open record of a request the edge serves itself; it sets ``status``/``bytes_sent`` and exits it at the end."""
+        exchange = Exchange(self, scope, None, None, dispatch, request_id)  # type: ignore[arg-type]
+        exchange.bind = False  # callbacks of two connections run in different contexts
+        return exchange.__enter__()
+
     def exchange(self, scope: Scope, receive: Receive, send: Send, dispatch: str, request_id: bytes) -> "Exchange":
         """A context manager around one request: serve it with the exchange's ``receive``/``send``."""
         return Exchange(self, scope, receive, send, dispatch, request_id)
@@ -45,7 +49,7 @@ class Observer:
 class Exchange:
     """One request as the gateway saw it: status or close code, bytes sent, duration."""
 
-    __slots__ = ("_inner_receive", "_inner_send", "_token", "accepted", "bytes_sent", "close_code", "dispatch", "failed",
+    __slots__ = ("_inner_receive", "_inner_send", "_token", "accepted", "bind", "bytes_sent", "close_code", "dispatch", "failed",
                  "observer", "receive", "request_id", "scope", "send", "started", "status", "websocket")  # fmt: skip
 
     def __init__(self, observer: Observer, scope: Scope, receive: Receive, send: Send, dispatch: str, request_id: bytes) -> None:
@@ -61,6 +65,7 @@ class Exchange:
         self.failed = False
         self.started = 0.0
         self._token: Token[GatewayMetrics | None] | None = None
+        self.bind = True
         self._inner_receive = receive
         self._inner_send = send
         # Only a WebSocket's end shows on the receive side (the client's close code).
@@ -70,7 +75,7 @@ class Exchange:
     async def _watch_receive(self) -> Message:
         message = await self._inner_receive()
         if message["type"] == "websocket.disconnect" and self.close_code is None:
-            self.close_code = message.get("code") or CLOSE_NO_STATUS
+            self.close_code = message.get("code") or NO_STATUS
         return message
 
     async def _watch_send(self, message: Message) -> None:
@@ -83,17 +88,22 @@ class Exchange:
             text = message.get("text")
             self.bytes_sent += len(message.get("bytes") or b"") if text is None else len(text.encode())
         elif kind == "websocket.accept":
-            self.accepted = True
-            if self.observer.metrics is not None:
-                self.observer.metrics.websockets.inc()
+            self.accept()
         elif kind == "websocket.close" and self.close_code is None:
             self.close_code = message.get("code", 1000)
         await self._inner_send(message)
 
+    def accept(self) -> None:
+        """The WebSocket was accepted (counted as open until it ends)."""
+        self.accepted = True
+        if self.observer.metrics is not None:
+            self.observer.metrics.websockets.inc()
+
     def __enter__(self) -> "Exchange":
         metrics = self.observer.metrics
         if metrics is not None:
-            self._token = metrics.bind()
+            if self.bind:
+                self._token = metrics.bind()
             if not self.websocket:
                 metrics.in_flight.inc()
         self.started = time.perf_counter()
@@ -123,7 +133,7 @@ class Exchange:
         if self.websocket:
             if self.close_code is not None:
                 return self.close_code
-            return CLOSE_INTERNAL_ERROR if self.failed else CLOSE_ABNORMAL
+            return INTERNAL_ERROR if self.failed else ABNORMAL
         return 500 if self.failed else CLIENT_CLOSED_REQUEST
 
     def status_class(self, code: int) -> str:

@@ -2,8 +2,7 @@
 
 import aiohttp
 
-from .http_proxy import UPSTREAM_ERRORS
-from .upstream import Upstream
+from .upstream import UPSTREAM_ERRORS, Upstream
 
 READINESS_TIMEOUT_S = 2.0
 
@@ -12,7 +11,7 @@ LIVENESS = {"status": "ok"}
 
 async def readiness(upstream: Upstream, root_path: str) -> tuple[int, dict[str, str]]:
     """200 when Streamlit answers 2xx on ``GET /``, 503 with the reason when it does not."""
-    if upstream.base is None:
+    if not upstream.started:
         return 200, {"status": "ready", "streamlit": "not_configured"}
     if reason := upstream.unavailable_reason():
         return 503, {"status": "not_ready", "detail": reason}

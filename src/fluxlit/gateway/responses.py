@@ -1,11 +1,47 @@
-"""Small ASGI responses the gateway writes itself (probes, errors)."""
+"""Every answer the gateway writes itself: the error texts, as raw bytes (edge) and as ASGI messages."""
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 from starlette.types import Send
 
+from .._speedups.constants import STATUS_LINES
 from .headers import REQUEST_ID
+
+TEXT = b"text/plain; charset=utf-8"
+
+
+def too_large_reason(cap: int) -> str:
+    """Why a proxied body was refused (413)."""
+    return f"the request body is over {cap} bytes (FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES)"
+
+
+def stalled_reason(timeout_s: float) -> str:
+    """Why a proxied body was cut off (408)."""
+    return f"no request body bytes for {timeout_s:g}s (FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S)"
+
+
+def error_body(status: int, reason: str, request_id: bytes) -> bytes:
+    """``<status> <phrase>: <reason>`` and the request id, so an operator can find the log line."""
+    return f"{status} {HTTPStatus(status).phrase}: {reason}\nrequest id: {request_id.decode()}\n".encode()
+
+
+def raw_response(status: int, body: bytes, request_id: bytes, *, defaults: bytes = b"", content_type: bytes = TEXT, close: bool = True) -> bytes:
+    """A whole HTTP/1.1 response as bytes; ``defaults`` are the server's own header lines (Date)."""
+    head = [
+        STATUS_LINES[status],
+        defaults,
+        b"content-type: ", content_type, b"\r\ncontent-length: %d\r\n" % len(body),
+        b"x-request-id: ", request_id, b"\r\n",
+        b"connection: close\r\n\r\n" if close else b"\r\n",
+    ]  # fmt: skip
+    return b"".join(head) + body
+
+
+def raw_error(status: int, reason: str, request_id: bytes, *, defaults: bytes = b"", close: bool = True) -> bytes:
+    """``raw_response`` of ``error_body``."""
+    return raw_response(status, error_body(status, reason, request_id), request_id, defaults=defaults, close=close)
 
 
 async def send_bytes(send: Send, status: int, body: bytes, content_type: bytes, request_id: bytes, *, close: bool = False) -> None:
@@ -26,7 +62,6 @@ async def send_json(send: Send, status: int, payload: dict[str, Any], request_id
     await send_bytes(send, status, json.dumps(payload).encode(), b"application/json", request_id)
 
 
-async def send_bad_gateway(send: Send, reason: str, request_id: bytes) -> None:
-    """502 naming the cause and the request id, so an operator can find the log line."""
-    body = f"502 Bad Gateway: {reason}\nrequest id: {request_id.decode()}\n".encode()
-    await send_bytes(send, 502, body, b"text/plain; charset=utf-8", request_id)
+async def send_error(send: Send, status: int, reason: str, request_id: bytes, *, close: bool = False) -> None:
+    """Send ``error_body`` as a plain-text response."""
+    await send_bytes(send, status, error_body(status, reason, request_id), TEXT, request_id, close=close)

@@ -1,42 +1,69 @@
-"""The Streamlit upstream: its base URL, its health, and the pooled aiohttp session to it."""
+"""The Streamlit upstream: its address, its connection pools and its health."""
 
+import asyncio
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
 
-from ..settings import FluxlitSettings
-from .headers import HeaderPolicy
+from ..edge.pool import ConnectionPool
+from .config import GatewayConfig
+
+UPSTREAM_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+"""What reaching the upstream through aiohttp can raise."""
+
+NOT_STARTED = "no Streamlit upstream is configured (the sidecar is not started)"
 
 
 class Upstream:
-    """Where proxied traffic goes, and the keep-alive connection pool that carries it.
+    """Where proxied traffic goes, given its address when built.
 
-    ``base`` is ``None`` until a Streamlit is configured (an existing one, or the sidecar once it
-    is started). ``exit_code`` reports a sidecar that died so errors can say so.
+    ``pool`` carries the fast lane (raw keep-alive connections), ``session`` the ASGI lane
+    (aiohttp). A ``managed`` upstream is the sidecar: unavailable until the runtime ``watch``es it.
     """
 
-    def __init__(self, settings: FluxlitSettings, base: str | None = None) -> None:
-        self.settings = settings
-        self.base = base
-        # Built once: proxy trust networks and the header allowlist are per gateway, not per request.
-        self.header_policy = HeaderPolicy.from_settings(settings)
+    def __init__(self, config: GatewayConfig, address: str, *, managed: bool = False) -> None:
+        self.config = config
+        self.base = address.rstrip("/")
+        parts = urlsplit(self.base)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.host_header = parts.netloc.encode()
+        """``Host`` for a request that came without one (HTTP/1.0)."""
+        self.managed = managed
+        self.started = not managed
         self.exit_code: Callable[[], int | None] = lambda: None
         self._session: aiohttp.ClientSession | None = None
+        self._pool: ConnectionPool | None = None
+
+    def watch(self, exit_code: Callable[[], int | None]) -> None:
+        """The sidecar is up: serve through it, and report it when ``exit_code`` says it died."""
+        self.exit_code = exit_code
+        self.started = True
+
+    def unwatch(self) -> None:
+        """The sidecar is stopped."""
+        self.started = not self.managed
+        self.exit_code = lambda: None
+
+    @property
+    def pool(self) -> ConnectionPool:
+        """The fast lane's raw connection pool, created on first use inside the running event loop."""
+        if self._pool is None:
+            c = self.config
+            self._pool = ConnectionPool(self.host, self.port, connect_timeout_s=c.connect_timeout_s, read_timeout_s=c.read_timeout_s)
+        return self._pool
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The shared session, created on first use inside the running event loop."""
+        """The ASGI lane's shared session, created on first use inside the running event loop."""
         if self._session is None or self._session.closed:
-            s = self.settings
+            c = self.config
             self._session = aiohttp.ClientSession(
                 # No pool cap: a slow client must never hold a slot that others wait for.
                 connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30.0),
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    sock_connect=s.gateway_upstream_connect_timeout_s,
-                    sock_read=s.gateway_upstream_read_timeout_s,
-                ),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=c.connect_timeout_s, sock_read=c.read_timeout_s),
                 # Bytes pass through as Streamlit encoded them; cookies belong to the browser.
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
@@ -45,14 +72,16 @@ class Upstream:
         return self._session
 
     async def close(self) -> None:
-        """Close the pool and its connections."""
+        """Close both pools and their connections."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     def url(self, raw_path: bytes, query: bytes = b"", *, websocket: bool = False) -> URL:
         """Upstream URL for a request target, forwarded as received (no decode/re-encode)."""
-        assert self.base is not None
         target = raw_path.decode("latin-1")
         if query:
             target += "?" + query.decode("latin-1")
@@ -63,8 +92,8 @@ class Upstream:
 
     def unavailable_reason(self) -> str | None:
         """Why the upstream cannot be reached without trying, or ``None``."""
-        if self.base is None:
-            return "no Streamlit upstream is configured (the sidecar is not started)"
+        if not self.started:
+            return NOT_STARTED
         code = self.exit_code()
         if code is not None:
             return f"the Streamlit child exited with code {code}"

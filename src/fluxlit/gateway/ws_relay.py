@@ -8,25 +8,12 @@ import aiohttp
 from starlette.types import Receive, Scope, Send
 
 from ..metrics import note_upstream_error
+from .close_codes import GOING_AWAY, INTERNAL_ERROR, sendable_close_code
 from .headers import REQUEST_ID, upstream_headers_for
-from .http_proxy import UPSTREAM_ERRORS
-from .upstream import Upstream
+from .responses import TEXT, error_body
+from .upstream import UPSTREAM_ERRORS, Upstream
 
 log = logging.getLogger("fluxlit.gateway")
-
-CLOSE_NORMAL = 1000
-CLOSE_GOING_AWAY = 1001
-CLOSE_INTERNAL_ERROR = 1011
-# Codes that describe a close but may not be sent in a close frame (RFC 6455 section 7.4.1).
-_RESERVED = {1005: CLOSE_NORMAL, 1006: CLOSE_GOING_AWAY, 1015: CLOSE_INTERNAL_ERROR}
-
-
-def sendable_close_code(code: int | None) -> int:
-    """A close code that may go on the wire for the one received (reserved codes mapped)."""
-    if code is None:
-        return CLOSE_NORMAL
-    return _RESERVED.get(code, code if 1000 <= code <= 4999 else CLOSE_INTERNAL_ERROR)
-
 
 def offered_subprotocols(headers: list[tuple[bytes, bytes]]) -> list[str]:
     """Subprotocols the client offered, in order (Streamlit passes its tokens this way)."""
@@ -39,12 +26,12 @@ def offered_subprotocols(headers: list[tuple[bytes, bytes]]) -> list[str]:
 
 async def _deny(scope: Scope, send: Send, status: int, reason: str, request_id: bytes) -> None:
     if "websocket.http.response" in scope.get("extensions", {}):
-        body = f"{status} {reason}\nrequest id: {request_id.decode()}\n".encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (REQUEST_ID, request_id)]
+        body = error_body(status, reason, request_id)
+        headers = [(b"content-type", TEXT), (REQUEST_ID, request_id)]
         await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
     else:
-        await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": reason[:120]})
+        await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": reason[:120]})
 
 
 async def _client_to_upstream(receive: Receive, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -83,7 +70,7 @@ async def _forward_upstream(send: Send, upstream_ws: aiohttp.ClientWebSocketResp
             return
         else:
             # The upstream vanished without a close frame.
-            await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": "Streamlit connection lost"})
+            await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": "Streamlit connection lost"})
             return
 
 
@@ -95,7 +82,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
         note_upstream_error()
         await _deny(scope, send, 502, reason, request_id)
         return
-    headers = upstream_headers_for(scope, request_id, upstream.header_policy)
+    headers = upstream_headers_for(scope, request_id, upstream.config.policy)
     try:
         upstream_ws = await upstream.session.ws_connect(
             upstream.url(raw_path, scope.get("query_string", b""), websocket=True),
@@ -107,7 +94,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
             # Streamlit is trusted and caps its own messages (server.maxMessageSize); the client side is
             # checked by the frame-inspector kernel against FLUXLIT_GATEWAY_WS_MAX_MESSAGE_BYTES.
             max_msg_size=0,
-            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=upstream.settings.streamlit_stop_step_timeout_s),
+            timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=upstream.config.ws_close_timeout_s),
         )
     except aiohttp.WSServerHandshakeError as exc:
         await _deny(scope, send, exc.status, f"Streamlit refused the WebSocket ({exc.status})", request_id)
@@ -137,7 +124,7 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
             note_upstream_error()
             log.warning("websocket upstream lost on %s: %s request_id=%s", scope["path"], exc, request_id.decode())
             with contextlib.suppress(Exception):  # the client may be gone too
-                await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR, "reason": "Streamlit connection lost"})
+                await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": "Streamlit connection lost"})
     finally:
         with contextlib.suppress(*UPSTREAM_ERRORS):
-            await upstream_ws.close(code=CLOSE_GOING_AWAY)
+            await upstream_ws.close(code=GOING_AWAY)

@@ -1,61 +1,51 @@
-"""Start and stop the stack around an ASGI lifespan: upstream pool, Streamlit child, the user's API."""
+"""Start and stop the stack around an ASGI lifespan: upstream pools, Streamlit child, the user's API."""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
 
+from fastapi import FastAPI
 from starlette.types import Receive, Send
 
+from ..gateway import Gateway
 from .server import refuse_multiple_workers
 from .sidecar import StreamlitSidecar
-from .target import Target, infer_target, parse_target
-
-if TYPE_CHECKING:
-    from ..app import FluxLit
+from .target import Target
 
 log = logging.getLogger("fluxlit.runtime")
 
 
-def app_target(app: "FluxLit") -> Target:
-    """Where the Streamlit child imports the app from: explicit target, ``FLUXLIT_APP``, or inferred."""
-    if app.import_target is not None:
-        return app.import_target
-    if app.settings.app:
-        return parse_target(app.settings.app, Path.cwd())
-    return infer_target(app, app.created_in)
-
-
 @contextlib.asynccontextmanager
-async def running(app: "FluxLit") -> AsyncIterator[None]:
-    """Everything the gateway needs while it serves; torn down in reverse order."""
-    settings = app.settings
+async def running(gateway: Gateway, api: FastAPI, target: Callable[[], Target]) -> AsyncIterator[None]:
+    """Everything the gateway needs while it serves; torn down in reverse order.
+
+    ``target`` is asked only when a Streamlit child is started (it may have to be inferred).
+    """
+    settings = gateway.settings
     refuse_multiple_workers(settings)
-    upstream = app.gateway.upstream
+    upstream = gateway.upstream
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(upstream.close)
-        if upstream.base is None:
-            sidecar = StreamlitSidecar.for_app(app_target(app), settings)
+        if upstream.managed:
+            sidecar = StreamlitSidecar.for_app(target(), settings, port=upstream.port)
             sidecar.start()
             stack.push_async_callback(asyncio.to_thread, sidecar.stop)
-            upstream.exit_code = sidecar.exit_code
             await sidecar.wait_healthy(upstream.session, settings.streamlit_startup_timeout_s)
-            upstream.base = sidecar.url
-            stack.callback(setattr, upstream, "base", None)
-        await stack.enter_async_context(app.api.router.lifespan_context(app.api))
-        if app.gateway.debug is not None:
-            app.gateway.debug.announce()
+            upstream.watch(sidecar.exit_code)
+            stack.callback(upstream.unwatch)
+        await stack.enter_async_context(api.router.lifespan_context(api))
+        if gateway.debug is not None:
+            gateway.debug.announce()
         yield
 
 
-async def serve_lifespan(app: "FluxLit", receive: Receive, send: Send) -> None:
-    """The ASGI lifespan protocol around ``running(app)``."""
+async def serve_lifespan(gateway: Gateway, api: FastAPI, target: Callable[[], Target], receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol around ``running``."""
     await receive()  # lifespan.startup
     stack = contextlib.AsyncExitStack()
     try:
-        await stack.enter_async_context(running(app))
+        await stack.enter_async_context(running(gateway, api, target))
     except Exception as exc:
         log.error("FluxLit startup failed: %s", exc)
         await send({"type": "lifespan.startup.failed", "message": str(exc)})

@@ -2,7 +2,6 @@
 
 import contextlib
 import errno
-import functools
 import signal
 import socket
 import threading
@@ -12,9 +11,10 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import ChangeReload
 
+from ..edge.asgi_websocket import GatewayWebSocketProtocol
+from ..edge.protocol import EdgeProtocol
 from ..settings import FluxlitSettings
 from .address import serving_uvicorn_config
-from .protocol import GatewayHttpProtocol, GatewayWebSocketProtocol, HeadLimits
 
 
 class BindError(OSError):
@@ -86,8 +86,9 @@ def uvicorn_config(app: Any, settings: FluxlitSettings, *, loop: str, factory: b
         server_header=False,
         # The gateway writes its own access log, at request end and with secrets redacted.
         access_log=False,
-        # Head limits, strict framing and 1001 on shutdown (DESIGN.md section 5) on top of uvicorn's protocols.
-        http=functools.partial(GatewayHttpProtocol, limits=HeadLimits.from_settings(settings)),  # type: ignore[arg-type]
+        # The edge owns each connection: head rules, the lane decision, the splice lane; the ASGI lane
+        # runs uvicorn's request cycle and its WebSocket protocol (closing with 1001 on shutdown).
+        http=EdgeProtocol,  # type: ignore[arg-type]
         ws=GatewayWebSocketProtocol,
         # Proxy trust is the gateway's decision (FLUXLIT_TRUST_PROXY), not uvicorn's loopback default.
         proxy_headers=False,

@@ -63,7 +63,7 @@ class StreamlitSidecar:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @classmethod
-    def for_app(cls, target: "Target", settings: "FluxlitSettings", *extra_args: str) -> "StreamlitSidecar":
+    def for_app(cls, target: "Target", settings: "FluxlitSettings", *extra_args: str, port: int = 0) -> "StreamlitSidecar":
         """A sidecar serving the app at ``target`` with the gateway's settings."""
         from .address import internal_api_base
 
@@ -75,6 +75,7 @@ class StreamlitSidecar:
             root_path=settings.root_path,
             extra_args=extra_args,
             stop_step_timeout_s=settings.streamlit_stop_step_timeout_s,
+            port=port,
         )
 
     @property

@@ -1,0 +1,475 @@
+"""The edge: FluxLit's HTTP/1.1 server connection over httptools, and the lane decision.
+
+One class owns the client connection under ``fluxlit run``. It enforces the connection-level
+rules (header read deadline, head size and count caps, head validation by the header-policy
+kernel, dropped chunked trailers, pipelining order) and, once a request head is complete and
+before any ASGI message exists, routes it: proxied paths to the splice lane (``HttpSplice``,
+``WebSocketSplice``), the API and ops paths to uvicorn's ASGI cycle. What llhttp refuses itself
+(Content-Length with Transfer-Encoding, bad bytes, obs-fold, bare LF) is answered 400 here.
+"""
+
+import asyncio
+import contextvars
+import logging
+import urllib.parse
+from collections import deque
+from typing import Any
+
+import httptools
+from uvicorn.config import Config
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT, FlowControl
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+from uvicorn.protocols.utils import get_local_addr, get_remote_addr, is_ssl
+from uvicorn.server import ServerState
+
+from .._speedups import head_problem, mint_request_id, upstream_head
+from ..gateway import Gateway
+from ..gateway.responses import raw_error
+from ..gateway.config import Lane
+from .splice import HttpSplice
+from .websocket import WebSocketSplice
+
+log = logging.getLogger("fluxlit.gateway")
+
+
+class RequestRejected(Exception):
+    """Raised from a parser callback: answer ``status`` and close the connection."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def gateway_of(app: Any) -> Gateway:
+    """The gateway of the FluxLit app uvicorn serves (under whatever middleware uvicorn wrapped it in)."""
+    while not isinstance(getattr(app, "gateway", None), Gateway):
+        app = app.app
+    return app.gateway
+
+
+class EdgeProtocol(asyncio.Protocol):
+    """One client connection: parse heads, apply the head rules, splice or hand to the ASGI cycle."""
+
+    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
+        if not config.loaded:
+            config.load()
+        self.config = config
+        self.app = config.loaded_app
+        gateway = gateway_of(self.app)
+        self.loop = _loop or asyncio.get_event_loop()
+        self.server_state = server_state
+        self.app_state = app_state
+        self.gateway = gateway
+        self.gateway_config = gateway.config
+        self.upstream = gateway.upstream
+        self.pool = gateway.upstream.pool
+        self.splices = gateway.config.lane is Lane.FAST
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.flow: FlowControl | None = None
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int | None] | None = None
+        self.scheme = "http"
+        # The request whose response is being written, the requests queued behind it, and the
+        # request whose head or body is being parsed (the newest one).
+        self.current: HttpSplice | RequestResponseCycle | WebSocketSplice | None = None
+        self.queue: deque[HttpSplice | RequestResponseCycle] = deque()
+        self.receiving: HttpSplice | RequestResponseCycle | None = None
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.expect_continue = False
+        self.client_paused = False
+        self._deadline: asyncio.TimerHandle | None = None
+        self._awaiting_head = True
+        self._head_started = False
+        self._progress = False
+        self._stalled_bytes = 0
+        self._deferred: tuple[int, str] | None = None
+        self._closing = False
+        self._defaults: tuple[object, bytes] = ((), b"")
+
+    # asyncio callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+        self.server_state.connections.add(self)  # type: ignore[arg-type]
+        self.transport = transport  # type: ignore[assignment]
+        self.server = get_local_addr(transport)  # type: ignore[arg-type]
+        self.client = get_remote_addr(transport)  # type: ignore[arg-type]
+        self.scheme = "https" if is_ssl(transport) else "http"  # type: ignore[arg-type]
+        self._arm_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server_state.connections.discard(self)  # type: ignore[arg-type]
+        self._cancel_deadline()
+        for item in (self.current, *self.queue):
+            if isinstance(item, RequestResponseCycle):
+                if not item.response_complete:
+                    item.disconnected = True
+                item.message_event.set()
+            elif item is not None:
+                item.client_gone()
+        self.queue.clear()
+        if self.flow is not None:
+            self.flow.resume_writing()
+        self.parser = None  # type: ignore[assignment]
+
+    def eof_received(self) -> bool | None:
+        if isinstance(self.current, WebSocketSplice):
+            return self.current.client_eof()
+        return None
+
+    def data_received(self, data: bytes) -> None:
+        current = self.current
+        if type(current) is WebSocketSplice:
+            current.from_client(data)
+            return
+        if self._deferred is not None or self.parser is None:
+            return
+        self._progress = False
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            self._upgrade(data[upgrade.args[0] :])
+            return
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, RequestRejected):
+                self.reject(cause.status, cause.reason)
+            elif cause is not None:
+                log.error("gateway error while parsing a request from %s", self.client, exc_info=cause)
+                self.reject(500, "the gateway failed to handle the request")
+            else:
+                self.reject(400, f"malformed request ({exc})")
+            return
+        # A header block that never ends, or a trailer section that never ends, arrives as feeds
+        # without progress; httptools buffers a header field until it is complete, so bound it here.
+        if self._progress:
+            self._stalled_bytes = 0
+        else:
+            self._stalled_bytes += len(data)
+            limit = self.gateway_config.head.max_bytes
+            if self._stalled_bytes > limit:
+                self.reject(431, f"header block over {limit} bytes (FLUXLIT_GATEWAY_MAX_HEADER_BYTES)")
+
+    def pause_writing(self) -> None:
+        if self.flow is not None:
+            self.flow.pause_writing()
+        if self.current is not None and not isinstance(self.current, RequestResponseCycle):
+            self.current.client_paused(True)
+
+    def resume_writing(self) -> None:
+        if self.flow is not None:
+            self.flow.resume_writing()
+        if self.current is not None and not isinstance(self.current, RequestResponseCycle):
+            self.current.client_paused(False)
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._progress = self._head_started = True
+        self.url = b""
+        self.headers = []
+        self.expect_continue = False
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._awaiting_head:
+            # llhttp keeps trailing whitespace, which is not part of a field value.
+            self.headers.append((name.lower(), value.rstrip(b" \t")))
+        # Otherwise it is a chunked trailer: dropped, never turned into a request header.
+
+    def on_headers_complete(self) -> None:
+        self._progress = True
+        self._head_started = False
+        self._cancel_deadline()
+        parser = self.parser
+        version = parser.get_http_version()
+        limits = self.gateway_config.head
+        if problem := head_problem(self.url, self.headers, version, limits.max_bytes, limits.max_count):
+            raise RequestRejected(*problem)
+        self._awaiting_head = False
+        if parser.should_upgrade() and self._websocket_upgrade():
+            return  # handled once the parser stops at the upgrade
+        parsed = httptools.parse_url(self.url)
+        raw_path = parsed.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        keep_alive = version != "1.0" and parser.should_keep_alive() and not parser.should_upgrade()
+        if self.splices and self.gateway.proxied(path, raw_path):
+            item: HttpSplice | RequestResponseCycle = self._splice(parser.get_method(), version, keep_alive)
+        else:
+            item = self._cycle(path, raw_path, parsed.query or b"", version, keep_alive)
+        self.receiving = item
+        if self.current is None:
+            self.current = item
+            self._start(item)
+        else:
+            # A pipelined request waits for the responses before it; stop reading meanwhile.
+            self.queue.append(item)
+            self.pause_client(True)
+
+    def on_body(self, body: bytes) -> None:
+        self._progress = True
+        item = self.receiving
+        if type(item) is HttpSplice:
+            item.body(body)
+        elif item is not None and not item.response_complete:
+            item.body += body
+            if len(item.body) > HIGH_WATER_LIMIT:
+                self.pause_client(True)
+            item.message_event.set()
+
+    def on_message_complete(self) -> None:
+        self._progress = self._awaiting_head = True
+        item = self.receiving
+        if type(item) is HttpSplice:
+            item.end_of_body()
+        elif item is not None and not item.response_complete:
+            item.more_body = False
+            item.message_event.set()
+
+    # lanes
+    def _splice(self, method: bytes, version: str, keep_alive: bool) -> HttpSplice:
+        chunked = has_body = False
+        expect = False
+        for name, value in self.headers:
+            if name == b"content-length":
+                has_body = value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = chunked = True
+            elif name == b"expect":
+                expect = value.lower() == b"100-continue"
+        policy = self.gateway_config.policy
+        client_host = self.client[0] if self.client else None
+        head, request_id = upstream_head(method, self.url, self.headers, client_host, self.scheme, False,
+                                         policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, chunked)  # fmt: skip
+        record = self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
+        declared = int(next(v for n, v in self.headers if n == b"content-length")) if has_body and not chunked else None
+        return HttpSplice(self, head, request_id, has_body=has_body, chunked=chunked, declared=declared, http11=version == "1.1",
+                          keep_alive=keep_alive, is_head=method == b"HEAD", expect_continue=expect, record=record)  # fmt: skip
+
+    def _start(self, item: "HttpSplice | RequestResponseCycle") -> None:
+        if type(item) is HttpSplice:
+            item.start()
+            return
+        task = self.loop.create_task(item.run_asgi(self.app), context=contextvars.Context()) if self.config.reset_contextvars else self.loop.create_task(item.run_asgi(self.app))  # type: ignore[arg-type]  # fmt: skip
+        task.add_done_callback(self.server_state.tasks.discard)
+        self.server_state.tasks.add(task)
+
+    def _scope(self, path: str, raw_path: bytes, query: bytes, version: str, method: str) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
+            "http_version": version,
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "method": method,
+            "root_path": self.config.root_path,
+            "path": self.config.root_path + path,
+            "raw_path": self.config.root_path.encode("ascii") + raw_path,
+            "query_string": query,
+            "headers": self.headers,
+            "state": self.app_state.copy(),
+        }
+
+    def _cycle(self, path: str, raw_path: bytes, query: bytes, version: str, keep_alive: bool) -> RequestResponseCycle:
+        if self.flow is None:
+            self.flow = FlowControl(self.transport)
+            self.flow.read_paused = self.client_paused
+        scope = self._scope(path, raw_path, query, version, self.parser.get_method().decode("ascii"))
+        expect = any(name == b"expect" and value.lower() == b"100-continue" for name, value in self.headers)
+        return RequestResponseCycle(
+            scope=scope,  # type: ignore[arg-type]
+            transport=self.transport,
+            flow=self.flow,
+            logger=log,
+            access_logger=log,
+            access_log=False,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=expect,
+            keep_alive=keep_alive,
+            on_response=self._cycle_done,
+        )
+
+    def _record_scope(self, method: bytes, websocket: bool = False) -> dict[str, Any] | None:
+        if self.gateway.observer is None:
+            return None
+        parsed = httptools.parse_url(self.url)
+        return {"type": "websocket" if websocket else "http", "method": method.decode("ascii"), "path": parsed.path.decode("latin-1"),
+                "raw_path": parsed.path, "query_string": parsed.query or b"", "client": self.client, "headers": self.headers}  # fmt: skip
+
+    def _websocket_upgrade(self) -> bool:
+        upgrade = connection = b""
+        for name, value in self.headers:
+            if name == b"upgrade":
+                upgrade = value.lower()
+            elif name == b"connection":
+                connection = value.lower()
+        return upgrade == b"websocket" and b"upgrade" in connection
+
+    def _upgrade(self, rest: bytes) -> None:
+        if not self._websocket_upgrade():
+            # Another upgrade (h2c): served as plain HTTP without it; the parser stops here, so close after.
+            if self.receiving is not None:
+                self.receiving.keep_alive = False
+            return
+        if self.current is not None:
+            self._deferred = (400, "WebSocket upgrade pipelined behind another request")
+            return
+        parsed = httptools.parse_url(self.url)
+        path = parsed.path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        if self.splices and self.gateway.proxied(path, parsed.path):
+            self._splice_websocket(rest)
+        else:
+            self._asgi_websocket(rest)
+
+    def _splice_websocket(self, rest: bytes) -> None:
+        policy = self.gateway_config.policy
+        client_host = self.client[0] if self.client else None
+        head, request_id = upstream_head(self.parser.get_method(), self.url, self.headers, client_host, self.scheme, True,
+                                         policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, False)  # fmt: skip
+        record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
+        self.parser = None  # type: ignore[assignment]  # from here on the connection carries frames
+        self.current = WebSocketSplice(self, head, request_id, rest, record)
+        self.current.start()
+
+    def _asgi_websocket(self, rest: bytes) -> None:
+        # uvicorn's WebSocket protocol takes over the transport and replays the handshake.
+        self.server_state.connections.discard(self)  # type: ignore[arg-type]
+        self._cancel_deadline()
+        output = [self.parser.get_method(), b" ", self.url, b" HTTP/1.1\r\n"]
+        for name, value in self.headers:
+            output += [name, b": ", value, b"\r\n"]
+        output += [b"\r\n", rest]
+        protocol = self.config.ws_protocol_class(config=self.config, server_state=self.server_state, app_state=self.app_state)  # type: ignore[misc,call-arg]
+        protocol.connection_made(self.transport)
+        self.transport.set_protocol(protocol)
+        protocol.data_received(b"".join(output))
+
+    # completion and flow
+    def _cycle_done(self) -> None:
+        self.item_done(self.current)  # type: ignore[arg-type]
+
+    def item_done(self, item: object) -> None:
+        """The response of ``item`` is complete (or it ended): start the next request, or close."""
+        if item is not self.current:
+            return
+        self.server_state.total_requests += 1
+        self.current = None
+        if self.transport.is_closing():
+            return
+        if not getattr(item, "keep_alive", False) or self._closing:
+            self.transport.close()
+            return
+        if self.queue:
+            self.current = self.queue.popleft()
+            self._start(self.current)
+            if not self.queue:
+                self.pause_client(False)
+            return
+        if self._deferred is not None:
+            self.reject(*self._deferred)
+            return
+        self.pause_client(False)
+        if self._awaiting_head:
+            self._arm_deadline()
+
+    def pause_client(self, paused: bool) -> None:
+        """Stop or resume reading the client (backpressure from the upstream, or a queued request)."""
+        flow = self.flow
+        if flow is not None:
+            flow.pause_reading() if paused else flow.resume_reading()
+        elif paused != self.client_paused and not self.transport.is_closing():
+            if paused:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+        self.client_paused = paused
+
+    def default_headers(self) -> bytes:
+        """The server's own header lines (Date), joined once per change."""
+        headers = self.server_state.default_headers
+        if self._defaults[0] is not headers:
+            self._defaults = (headers, b"".join(name + b": " + value + b"\r\n" for name, value in headers))
+        return self._defaults[1]
+
+    def target_text(self) -> str:
+        """The request target of the request being parsed, for log lines."""
+        return self.url.decode("latin-1")
+
+    def note_upstream_error(self) -> None:
+        """Count an upstream failure (when metrics are on)."""
+        if self.gateway.metrics is not None:
+            self.gateway.metrics.upstream_error()
+
+    def note_body_limit_rejected(self) -> None:
+        """Count a 413 (when metrics are on)."""
+        if self.gateway.metrics is not None:
+            self.gateway.metrics.body_limit_rejected()
+
+    # deadlines, rejects, shutdown
+    def _arm_deadline(self) -> None:
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(self.gateway_config.head.read_timeout_s, self._deadline_passed)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing() or not self._awaiting_head or self.current is not None:
+            return  # a response is going out; its end re-arms the deadline
+        if self._head_started:
+            timeout = self.gateway_config.head.read_timeout_s
+            self.reject(408, f"request headers not received within {timeout:g}s (FLUXLIT_GATEWAY_HEADER_READ_TIMEOUT_S)")
+        else:
+            self.transport.close()
+
+    def reject(self, status: int, reason: str) -> None:
+        """Answer ``status`` after any response already due, and close the connection."""
+        current = self.current
+        if current is not None and self._awaiting_head:
+            # Bad bytes after a complete request: its response goes out first (see item_done).
+            self._deferred = (status, reason)
+            self.pause_client(True)
+            return
+        request_id = mint_request_id()
+        log.warning("%s from %s: %s request_id=%s", status, self.client[0] if self.client else "?", reason, request_id.decode())
+        self._deferred = (status, reason)
+        answer = True
+        for item in (current, *self.queue):
+            if isinstance(item, RequestResponseCycle):
+                if item is current and item.response_started:
+                    answer = False
+                # The app sees a disconnect: a proxied body in flight is aborted, never completed upstream.
+                item.disconnected = True
+                item.message_event.set()
+            elif isinstance(item, HttpSplice):
+                if item is current and item.response_started:
+                    answer = False
+                item.abort()
+        self.queue.clear()
+        self.current = None
+        if answer:
+            self.transport.write(raw_error(status, reason, request_id, defaults=self.default_headers()))
+        self.transport.close()
+
+    def shutdown(self) -> None:
+        """Graceful stop: idle connections close now, busy ones after their response, WebSockets with 1001."""
+        self._closing = True
+        current = self.current
+        if current is None:
+            self.transport.close()
+        elif isinstance(current, WebSocketSplice):
+            current.shutdown()
+        else:
+            current.keep_alive = False

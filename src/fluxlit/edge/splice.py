@@ -1,0 +1,264 @@
+"""The splice lane for HTTP: one proxied request moved as bytes between the client and a pooled upstream connection.
+
+The client's body goes upstream as it arrives (counted by the body-limit kernel, re-framed when
+chunked, trailers dropped); the upstream's response head is rewritten by the header-policy kernel
+and its body goes back as it arrives. Each side pauses the other's reading when its write buffer
+fills, so no body is ever held whole. Everything is callbacks: no task per request.
+"""
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from .._speedups import BodyLimit, downstream_head
+from ..gateway.responses import raw_error, stalled_reason, too_large_reason
+from .pool import UpstreamConnection
+
+if TYPE_CHECKING:
+    from ..gateway.observer import Exchange as Record
+    from .protocol import EdgeProtocol
+
+log = logging.getLogger("fluxlit.gateway")
+
+PENDING_HIGH_WATER = 64 * 1024
+"""Body bytes held while the upstream connection opens before the client is paused."""
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+class HttpSplice:
+    """One proxied HTTP request; the edge feeds it the client's body, the upstream connection its response."""
+
+    __slots__ = ("_body_timer", "_pending_size", "chunked_in", "chunked_out", "client_http11", "connection", "declared", "edge", "expect_continue",
+                 "finished", "has_body", "head", "is_head", "keep_alive", "last_body", "limit", "pending", "record", "request_done",
+                 "request_id", "response_complete", "response_started", "retried", "upstream_keep_alive")  # fmt: skip
+
+    def __init__(self, edge: "EdgeProtocol", head: bytes, request_id: bytes, *, has_body: bool, chunked: bool, declared: int | None,
+                 http11: bool, keep_alive: bool, is_head: bool, expect_continue: bool, record: "Record | None") -> None:  # fmt: skip
+        self.edge = edge
+        self.head = head
+        self.request_id = request_id
+        self.has_body = has_body
+        self.chunked_in = chunked
+        self.declared = declared
+        self.client_http11 = http11
+        self.keep_alive = keep_alive
+        self.is_head = is_head
+        self.expect_continue = expect_continue
+        self.record = record
+        self.limit = BodyLimit(edge.gateway_config.body_cap)
+        self.connection: UpstreamConnection | None = None
+        self.pending: list[bytes] | None = []
+        self._pending_size = 0
+        self._body_timer = None
+        self.last_body = 0.0
+        self.request_done = False
+        self.response_started = False
+        self.response_complete = False
+        self.chunked_out = False
+        self.upstream_keep_alive = False
+        self.finished = False
+        self.retried = False
+
+    # driven by the edge
+    def start(self) -> None:
+        """Begin: refuse a declared body over the cap, answer ``100 Continue`` when asked, arm the body timer, get an upstream connection."""
+        if self.declared is not None and self.limit.over_declared(self.declared):
+            self._refuse(413, too_large_reason(self.limit.cap))
+            return
+        if self.has_body and not self.request_done:
+            if self.expect_continue:
+                self.edge.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.last_body = time.monotonic()
+            self._body_timer = self.edge.loop.call_later(self.edge.gateway_config.body_read_timeout_s, self._check_body)
+        self.edge.pool.acquire(self._connected, self._connect_failed)
+
+    def body(self, data: bytes) -> None:
+        """Client body bytes (de-chunked by the parser)."""
+        if self.finished:
+            return
+        if self.limit.feed(len(data)):
+            self._refuse(413, too_large_reason(self.limit.cap))
+            return
+        self.last_body = time.monotonic()
+        self._forward(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_in else data)
+
+    def end_of_body(self) -> None:
+        """The client's request is complete."""
+        self.request_done = True
+        self._stop_body_timer()
+        if self.chunked_in and not self.finished:
+            self._forward(LAST_CHUNK)
+
+    def client_gone(self) -> None:
+        """The client closed its connection."""
+        if not self.finished:
+            self._drop_upstream()
+            self._finish(failed=False)
+
+    def abort(self) -> None:
+        """The client's bytes turned out malformed: the upstream must never see a complete request."""
+        if not self.finished:
+            self._drop_upstream()
+            self._finish(failed=False)
+
+    def client_paused(self, paused: bool) -> None:
+        """The client's write buffer filled or drained: stop or resume reading the upstream."""
+        if self.connection is not None:
+            self.connection.pause_reading(paused)
+
+    # reported by the upstream connection
+    def response_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool, keep_alive: bool) -> None:
+        """The upstream's status and headers: rewrite them for the client."""
+        self.response_started = True
+        if self.record is not None:
+            self.record.status = status
+        self.upstream_keep_alive = keep_alive and not self.is_head
+        bodiless = self.is_head or status in (204, 304) or status < 200
+        has_length = not chunked and any(name.lower() == b"content-length" for name, _ in headers)
+        if not bodiless and not has_length:
+            self.chunked_out = self.client_http11
+            self.keep_alive = self.keep_alive and self.client_http11
+        head = downstream_head(status, headers, self.request_id, self.edge.default_headers(), self.chunked_out, self.keep_alive)
+        self.edge.transport.write(head)
+        if self.is_head:
+            # httptools cannot be told a response to HEAD has no body: end it here, do not reuse the connection.
+            self._drop_upstream()
+            self.response_complete = True
+            self._finish(failed=False)
+
+    def response_body(self, data: bytes) -> None:
+        """Response body bytes (de-chunked by the parser), re-framed for the client when chunked."""
+        if self.record is not None:
+            self.record.bytes_sent += len(data)
+        self.edge.transport.write(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_out else data)
+
+    def response_end(self) -> None:
+        """The upstream's response is complete: the connection goes back to the pool if it can carry another."""
+        if self.chunked_out:
+            self.edge.transport.write(LAST_CHUNK)
+        self.response_complete = True
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            if self.request_done and self.upstream_keep_alive:
+                self.edge.pool.release(connection)
+            else:
+                connection.abort()
+        if not self.request_done:
+            self.keep_alive = False  # the rest of the client's body has nowhere to go
+        self._finish(failed=False)
+
+    def upgraded(self, rest: bytes) -> None:
+        """An upgrade nobody asked for: a broken upstream."""
+        self.upstream_failed("the Streamlit upstream switched protocols on a plain request")
+
+    def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None:
+        """The upstream connection failed: 502 before the response started, an aborted client connection after."""
+        connection, self.connection = self.connection, None
+        if self.finished:
+            return
+        if self._retry(connection):
+            return
+        if self.edge.upstream.exit_code() is not None:
+            reason = self.edge.upstream.unavailable_reason() or reason
+        self.edge.note_upstream_error()
+        log.warning("upstream error on %s: %s request_id=%s", self.edge.target_text(), reason, self.request_id.decode())
+        if self.response_started:
+            # A truncated response must not look complete: the client sees the connection drop.
+            self.edge.transport.abort()
+            self._finish(failed=True)
+            return
+        self._answer(502, reason, close=not self.request_done)
+
+    def upstream_paused(self, paused: bool) -> None:
+        """The upstream's write buffer filled or drained: stop or resume reading the client."""
+        self.edge.pause_client(paused)
+
+    # internals
+    def _connected(self, connection: UpstreamConnection) -> None:
+        if self.finished:
+            self.edge.pool.release(connection)
+            return
+        self.connection = connection
+        pending, self.pending = self.pending, None
+        connection.send(self, self.head + b"".join(pending) if pending else self.head)
+        if self._pending_size > PENDING_HIGH_WATER:
+            self.edge.pause_client(False)
+
+    def _connect_failed(self, exc: BaseException) -> None:
+        if self.finished:
+            return
+        reason = self.edge.upstream.unavailable_reason() or (
+            "the Streamlit upstream timed out" if isinstance(exc, TimeoutError) else f"cannot connect to the Streamlit upstream ({getattr(exc, 'strerror', None) or exc})"
+        )
+        self.upstream_failed(reason)
+
+    def _retry(self, connection: UpstreamConnection | None) -> bool:
+        # A pooled connection the upstream closed just as it was reused: safe to send again only
+        # when nothing came back and nothing but the head was sent.
+        if self.retried or self.response_started or self.has_body or connection is None or not connection.reused or connection.received:
+            return False
+        self.retried = True
+        self.pending = []
+        self.edge.pool.acquire(self._connected, self._connect_failed)
+        return True
+
+    def _forward(self, data: bytes) -> None:
+        if self.connection is not None:
+            self.connection.write(data)
+        elif self.pending is not None:
+            self.pending.append(data)
+            self._pending_size += len(data)
+            if self._pending_size > PENDING_HIGH_WATER:
+                self.edge.pause_client(True)
+
+    def _check_body(self) -> None:
+        self._body_timer = None
+        if self.request_done or self.finished:
+            return
+        timeout = self.edge.gateway_config.body_read_timeout_s
+        waited = time.monotonic() - self.last_body
+        if self.edge.client_paused or waited < timeout:
+            # Paused by the gateway itself (upstream backpressure): the client is not the slow one.
+            self._body_timer = self.edge.loop.call_later(timeout if self.edge.client_paused else timeout - waited, self._check_body)
+            return
+        self._refuse(408, stalled_reason(timeout))
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """413 or 408 mid-request: the upstream request is aborted, the client answered (if it can be) and closed."""
+        log.warning("%d for %s: %s request_id=%s", status, self.edge.target_text(), reason, self.request_id.decode())
+        if status == 413:
+            self.edge.note_body_limit_rejected()
+        self._drop_upstream()
+        if self.response_started:
+            self.edge.transport.abort()
+            self._finish(failed=True)
+        else:
+            self._answer(status, reason, close=True)
+
+    def _answer(self, status: int, reason: str, *, close: bool) -> None:
+        if self.record is not None:
+            self.record.status = status
+        self.keep_alive = self.keep_alive and not close
+        self.edge.transport.write(raw_error(status, reason, self.request_id, defaults=self.edge.default_headers(), close=not self.keep_alive))
+        self.response_started = self.response_complete = True
+        self._finish(failed=False)
+
+    def _drop_upstream(self) -> None:
+        self.pending = None
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.abort()
+
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _finish(self, *, failed: bool) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self._stop_body_timer()
+        if self.record is not None:
+            self.record.__exit__(RuntimeError if failed else None, None, None)
+        self.edge.item_done(self)

@@ -1,0 +1,260 @@
+"""The splice lane for WebSockets: the handshake goes upstream, and after its 101 raw frames flow both ways.
+
+Frames are neither unmasked nor re-masked. The frame-inspector kernel watches the client's
+direction (protocol violations close 1002, oversized messages 1009) and both directions' close
+frames; the upstream's direction is inspected for its close frame and frame boundaries only.
+While the connection idles it costs two transports and their protocols: no task, no queue.
+"""
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from .._speedups import FrameInspector, WebSocketProtocolError, downstream_head
+from ..gateway import close_codes
+from ..gateway.responses import raw_error
+from .pool import UpstreamConnection
+
+if TYPE_CHECKING:
+    from ..gateway.observer import Exchange as Record
+    from .protocol import EdgeProtocol
+
+log = logging.getLogger("fluxlit.gateway")
+
+CLOSE = 0x8
+
+
+class UpstreamSide(asyncio.Protocol):
+    """The upstream connection after its 101: bytes go to the splice."""
+
+    __slots__ = ("splice",)
+
+    def __init__(self, splice: "WebSocketSplice") -> None:
+        self.splice = splice
+
+    def data_received(self, data: bytes) -> None:
+        self.splice.from_upstream(data)
+
+    def eof_received(self) -> bool | None:
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.splice.upstream_lost()
+
+    def pause_writing(self) -> None:
+        self.splice.edge.pause_client(True)
+
+    def resume_writing(self) -> None:
+        self.splice.edge.pause_client(False)
+
+
+class WebSocketSplice:
+    """One proxied WebSocket: the handshake through a fresh upstream connection, then a raw relay."""
+
+    __slots__ = ("_connection", "accepted", "client_closed", "client_frames", "early", "edge", "finished", "head", "record", "request_id",
+                 "response_complete", "upstream", "upstream_closed", "upstream_frames", "keep_alive")  # fmt: skip
+
+    def __init__(self, edge: "EdgeProtocol", head: bytes, request_id: bytes, early: bytes, record: "Record | None") -> None:
+        self.edge = edge
+        self.head = head
+        self.request_id = request_id
+        self.early = early
+        self.record = record
+        self.upstream: asyncio.Transport | None = None
+        self._connection: UpstreamConnection | None = None
+        self.accepted = False
+        self.finished = False
+        self.response_complete = False
+        self.keep_alive = False
+        self.client_closed = False
+        self.upstream_closed = False
+        self.client_frames: FrameInspector | None = None
+        self.upstream_frames: FrameInspector | None = None
+
+    def start(self) -> None:
+        """Open a connection of its own to the upstream and send the handshake."""
+        self.edge.pool.fresh(self._connected, self._connect_failed)
+
+    # the handshake, reported by the upstream connection
+    def _connected(self, connection: UpstreamConnection) -> None:
+        if self.finished:
+            connection.abort()
+            return
+        self._connection = connection
+        connection.send(self, self.head)
+
+    def _connect_failed(self, exc: BaseException) -> None:
+        reason = self.edge.upstream.unavailable_reason() or f"cannot reach the Streamlit upstream ({type(exc).__name__})"
+        self.upstream_failed(reason)
+
+    def response_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool, keep_alive: bool) -> None:
+        """The upstream's answer to the handshake: 101 is relayed once the parser stops; anything else denies."""
+        if status != 101:
+            self._deny(status, f"Streamlit refused the WebSocket ({status})")
+            return
+        compressed = any(n.lower() == b"sec-websocket-extensions" and b"permessage-deflate" in v.lower() for n, v in headers)
+        max_message = self.edge.gateway_config.ws_max_message
+        self.client_frames = FrameInspector(masked=True, max_message=max_message, allow_rsv1=compressed)
+        self.upstream_frames = FrameInspector(masked=False, allow_rsv1=compressed)
+        self.edge.transport.write(downstream_head(101, headers, self.request_id, self.edge.default_headers(), False, True))
+
+    def upgraded(self, rest: bytes) -> None:
+        """The upstream switched protocols: from here on both connections carry frames."""
+        connection = self._connection
+        assert connection is not None
+        connection.detach()
+        if self.client_frames is None:  # a 101 the handshake did not get
+            connection.abort()
+            return
+        self.upstream = connection.transport
+        self.upstream.set_protocol(UpstreamSide(self))  # type: ignore[union-attr]
+        self.accepted = True
+        if self.record is not None:
+            self.record.accept()
+        if rest:
+            self.from_upstream(rest)
+        early, self.early = self.early, b""
+        if early:
+            self.from_client(early)
+
+    def response_body(self, data: bytes) -> None:
+        """Body of a denial: dropped (the gateway answers with its own text)."""
+
+    def response_end(self) -> None:
+        """End of a denial."""
+
+    def upstream_paused(self, paused: bool) -> None:
+        """Backpressure during the handshake: nothing to do."""
+
+    def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None:
+        """The upstream could not be reached or failed during the handshake: 502."""
+        self.edge.note_upstream_error()
+        log.warning("websocket upstream error on %s: %s request_id=%s", self.edge.target_text(), reason, self.request_id.decode())
+        self._deny(502, reason)
+
+    def _deny(self, status: int, reason: str) -> None:
+        if self.finished:
+            return
+        if self._connection is not None:
+            self._connection.abort()
+        if self.record is not None:
+            self.record.status = status
+        self.edge.transport.write(raw_error(status, reason, self.request_id, defaults=self.edge.default_headers()))
+        self._finish()
+
+    # the relay
+    def from_client(self, data: bytes) -> None:
+        """Client bytes: checked by the inspector, then written upstream as they are."""
+        if self.upstream is None:
+            self.early += data
+            return
+        try:
+            events = self.client_frames.feed(data)  # type: ignore[union-attr]
+        except WebSocketProtocolError as exc:
+            self._violation(exc)
+            return
+        self.upstream.write(data)
+        for event in events:
+            if event.opcode == CLOSE:
+                self.client_closed = True
+                self._note_close(event.close_code or close_codes.NO_STATUS)
+
+    def from_upstream(self, data: bytes) -> None:
+        """Upstream bytes: written to the client as they are, close frames noted."""
+        try:
+            events = self.upstream_frames.feed(data)  # type: ignore[union-attr]
+        except WebSocketProtocolError as exc:
+            log.warning("Streamlit sent a malformed WebSocket frame (%s) request_id=%s", exc.reason, self.request_id.decode())
+            self.upstream.abort()  # type: ignore[union-attr]
+            self.edge.transport.abort()
+            self._finish()
+            return
+        self.edge.transport.write(data)
+        for event in events:
+            if event.opcode == CLOSE:
+                self.upstream_closed = True
+                self._note_close(event.close_code or close_codes.NO_STATUS)
+            elif self.record is not None and event.opcode < CLOSE:
+                self.record.bytes_sent += event.length
+
+    def client_paused(self, paused: bool) -> None:
+        """The client's write buffer filled or drained: stop or resume reading the upstream."""
+        upstream = self.upstream
+        if upstream is not None and not upstream.is_closing():
+            upstream.pause_reading() if paused else upstream.resume_reading()
+
+    def _violation(self, exc: WebSocketProtocolError) -> None:
+        log.warning("websocket closed with %d: %s", exc.code, exc.reason)
+        self._note_close(exc.code)
+        self.upstream.abort()  # type: ignore[union-attr]
+        self._close_client(exc.code, exc.reason)
+
+    def _close_client(self, code: int, reason: str) -> None:
+        # A close frame only between frames; in the middle of one the connection just drops.
+        frames = self.upstream_frames
+        if frames is not None and frames.at_boundary and not self.upstream_closed:
+            self.edge.transport.write(close_codes.close_frame(code, reason))
+            self.edge.transport.close()
+        else:
+            self.edge.transport.abort() if frames is None or not frames.at_boundary else self.edge.transport.close()
+        self._finish()
+
+    def _close_upstream(self, code: int, reason: str) -> None:
+        upstream = self.upstream
+        if upstream is None:
+            return
+        frames = self.client_frames
+        if frames is not None and frames.at_boundary and not self.client_closed:
+            upstream.write(close_codes.close_frame(code, reason, masked=True))
+        upstream.close()
+
+    def upstream_lost(self) -> None:
+        """The upstream connection ended: after its close frame the client's follows; without one, 1011."""
+        if self.finished:
+            return
+        if self.upstream_closed:
+            self.edge.transport.close()
+            self._finish()
+            return
+        self.edge.note_upstream_error()
+        log.warning("websocket upstream lost on %s request_id=%s", self.edge.target_text(), self.request_id.decode())
+        self._note_close(close_codes.INTERNAL_ERROR)
+        self._close_client(close_codes.INTERNAL_ERROR, "Streamlit connection lost")
+
+    def client_eof(self) -> bool | None:
+        """The client half-closed: pass it on."""
+        return None
+
+    def client_gone(self) -> None:
+        """The client connection ended: the upstream gets the client's close, or 1001 without one."""
+        if self.finished:
+            return
+        if self.upstream is not None:
+            self._close_upstream(close_codes.GOING_AWAY, "client went away")
+        elif self._connection is not None:
+            self._connection.abort()
+        self._note_close(close_codes.ABNORMAL)
+        self._finish()
+
+    def shutdown(self) -> None:
+        """Server shutdown: 1001 Going Away to both sides."""
+        if self.finished:
+            return
+        if self.upstream is None:
+            self.edge.transport.close()
+            return
+        self._note_close(close_codes.GOING_AWAY)
+        self._close_upstream(close_codes.GOING_AWAY, "server shutting down")
+        self._close_client(close_codes.GOING_AWAY, "server shutting down")
+
+    def _note_close(self, code: int) -> None:
+        if self.record is not None and self.record.close_code is None:
+            self.record.close_code = code
+
+    def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = self.response_complete = True
+        if self.record is not None:
+            self.record.__exit__(None, None, None)
+        self.edge.item_done(self)
