@@ -41,6 +41,10 @@ class RequestRejected(Exception):
         self.reason = reason
 
 
+def _target(path: bytes, query: bytes | None) -> bytes:
+    return path + b"?" + query if query else path
+
+
 def gateway_of(app: Any) -> Gateway:
     """The gateway of the FluxLit app uvicorn serves (under whatever middleware uvicorn wrapped it in)."""
     while not isinstance(getattr(app, "gateway", None), Gateway):
@@ -198,8 +202,10 @@ class EdgeProtocol(asyncio.Protocol):
         if "%" in path:
             path = urllib.parse.unquote(path)
         keep_alive = version != "1.0" and parser.should_keep_alive() and not parser.should_upgrade()
-        if self.splices and self.gateway.proxied(path, raw_path):
-            item: HttpSplice | RequestResponseCycle = self._splice(parser.get_method(), version, keep_alive)
+        upstream_path = self.gateway.proxied(path, raw_path) if self.splices else None
+        if upstream_path is not None:
+            target = self.url if upstream_path == raw_path else _target(upstream_path, parsed.query)
+            item: HttpSplice | RequestResponseCycle = self._splice(parser.get_method(), target, version, keep_alive)
         else:
             item = self._cycle(path, raw_path, parsed.query or b"", version, keep_alive)
         self.receiving = item
@@ -232,7 +238,7 @@ class EdgeProtocol(asyncio.Protocol):
             item.message_event.set()
 
     # lanes
-    def _splice(self, method: bytes, version: str, keep_alive: bool) -> HttpSplice:
+    def _splice(self, method: bytes, target: bytes, version: str, keep_alive: bool) -> HttpSplice:
         chunked = has_body = False
         expect = False
         for name, value in self.headers:
@@ -244,7 +250,7 @@ class EdgeProtocol(asyncio.Protocol):
                 expect = value.lower() == b"100-continue"
         policy = self.gateway_config.policy
         client_host = self.client[0] if self.client else None
-        head, request_id = upstream_head(method, self.url, self.headers, client_host, self.scheme, False,
+        head, request_id = upstream_head(method, target, self.headers, client_host, self.scheme, False,
                                          policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, chunked)  # fmt: skip
         record = self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
         declared = int(next(v for n, v in self.headers if n == b"content-length")) if has_body and not chunked else None
@@ -325,15 +331,16 @@ class EdgeProtocol(asyncio.Protocol):
         path = parsed.path.decode("ascii")
         if "%" in path:
             path = urllib.parse.unquote(path)
-        if self.splices and self.gateway.proxied(path, parsed.path):
-            self._splice_websocket(rest)
+        upstream_path = self.gateway.proxied(path, parsed.path) if self.splices else None
+        if upstream_path is not None:
+            self._splice_websocket(self.url if upstream_path == parsed.path else _target(upstream_path, parsed.query), rest)
         else:
             self._asgi_websocket(rest)
 
-    def _splice_websocket(self, rest: bytes) -> None:
+    def _splice_websocket(self, target: bytes, rest: bytes) -> None:
         policy = self.gateway_config.policy
         client_host = self.client[0] if self.client else None
-        head, request_id = upstream_head(self.parser.get_method(), self.url, self.headers, client_host, self.scheme, True,
+        head, request_id = upstream_head(self.parser.get_method(), target, self.headers, client_host, self.scheme, True,
                                          policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, False)  # fmt: skip
         record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
         self.parser = None  # type: ignore[assignment]  # from here on the connection carries frames

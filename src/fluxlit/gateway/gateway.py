@@ -84,9 +84,13 @@ class Gateway:
             log.warning("debug snapshot disabled: the API mount %r shadows %s", s.api_mount_path, DEBUG_PATH)
         return endpoints
 
-    def proxied(self, path: str, raw_path: bytes) -> bool:
-        """Whether a request for ``path`` goes to Streamlit (the edge asks before any ASGI message exists)."""
-        return path not in self._ops and self.router.route(path, raw_path).dispatch is Dispatch.STREAMLIT
+    def proxied(self, path: str, raw_path: bytes) -> bytes | None:
+        """The upstream path when a request for ``path`` goes to Streamlit, else ``None`` (the edge asks
+        before any ASGI message exists)."""
+        if path in self._ops:
+            return None
+        route = self.router.route(path, raw_path)
+        return route.raw_path if route.dispatch is Dispatch.STREAMLIT else None
 
     def open_record(self, scope: Scope | None, request_id: bytes, dispatch: str) -> Exchange | None:
         """An observer record for a request the edge serves itself (``None`` when nothing observes)."""
