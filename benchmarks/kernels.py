@@ -91,10 +91,13 @@ UPSTREAM_RESPONSE = tuple([
     (b"Server", b"uvicorn"),
     (b"Set-Cookie", b"_streamlit_xsrf=2|abc; Path=/; SameSite=Lax"),
 ])  # aiohttp's raw_headers is a tuple of pairs
+SPLICED_RESPONSE = [*UPSTREAM_RESPONSE, (b"Vary", b"Accept-Encoding")]  # the splice lane parses a list, names as sent
+REQUEST_ID = b"0123456789abcdef0123456789abcdef"
+DATE_LINE = b"date: Sat, 28 Nov 2026 15:19:18 GMT\r\n"
 
 
 class HeaderPolicy:
-    """A 15-header browser request to Streamlit, and the response coming back."""
+    """A 15-header browser request to Streamlit, and the response coming back (as header lists and as heads)."""
 
     params = IMPLEMENTATIONS
     param_names = ["implementation"]
@@ -106,7 +109,15 @@ class HeaderPolicy:
         self.kernel.head_problem(b"/static/js/index.js", BROWSER_REQUEST, "1.1", 32768, 100)
 
     def time_upstream_request_headers(self, implementation: str) -> None:
-        self.kernel.upstream_request_headers(BROWSER_REQUEST, "203.0.113.9", "https", b"0123456789abcdef0123456789abcdef", False, False, None)
+        self.kernel.upstream_request_headers(BROWSER_REQUEST, "203.0.113.9", "https", REQUEST_ID, False, False, None)
 
     def time_downstream_response_headers(self, implementation: str) -> None:
-        self.kernel.downstream_response_headers(UPSTREAM_RESPONSE, b"0123456789abcdef0123456789abcdef")
+        self.kernel.downstream_response_headers(UPSTREAM_RESPONSE, REQUEST_ID)
+
+    def time_upstream_head(self, implementation: str) -> None:
+        self.kernel.upstream_head(
+            b"GET", b"/static/js/index.js", BROWSER_REQUEST, "203.0.113.9", "https", False, False, None, b"127.0.0.1:8501", False
+        )
+
+    def time_downstream_head(self, implementation: str) -> None:
+        self.kernel.downstream_head(200, SPLICED_RESPONSE, REQUEST_ID, DATE_LINE, False, True)

@@ -33,18 +33,31 @@ def twin(kernel: str, implementation: str) -> ModuleType:
 class Gateway:
     """A running ``fluxlit run`` process and its base URL."""
 
-    def __init__(self, proc: Proc, port: int) -> None:
+    def __init__(self, proc: Proc, port: int, lane: str = "fast") -> None:
         self.proc = proc
         self.port = port
+        self.lane = lane
         self.url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
 
 
-def start_gateway(cwd: Path = DEMO, *args: str, env: dict[str, str] | None = None, ready: str = "/api/readyz") -> Gateway:
-    """``fluxlit run`` on a free port, returned once ``ready`` answers 200."""
+LANES = ("fast", "asgi")
+
+
+@pytest.fixture(scope="session", params=LANES)
+def lane(request: pytest.FixtureRequest) -> str:
+    """Tests of proxied traffic run once per lane: spliced by the edge, and through ASGI."""
+    return request.param
+
+
+def start_gateway(
+    cwd: Path = DEMO, *args: str, env: dict[str, str] | None = None, ready: str = "/api/readyz", lane: str | None = None
+) -> Gateway:
+    """``fluxlit run`` on a free port (in ``lane`` when given), returned once ``ready`` answers 200."""
     port = free_port()
-    proc = fluxlit("run", *args, "--port", str(port), cwd=cwd, env=env)
-    gateway = Gateway(proc, port)
+    lane_args = ("--lane", lane) if lane else ()
+    proc = fluxlit("run", *args, *lane_args, "--port", str(port), cwd=cwd, env=env)
+    gateway = Gateway(proc, port, lane or "fast")
     try:
         proc.wait_http(gateway.url + ready, timeout=90)
     except BaseException:
@@ -54,9 +67,11 @@ def start_gateway(cwd: Path = DEMO, *args: str, env: dict[str, str] | None = Non
 
 
 @contextmanager
-def running_gateway(cwd: Path = DEMO, *args: str, env: dict[str, str] | None = None, ready: str = "/api/readyz") -> Iterator[Gateway]:
+def running_gateway(
+    cwd: Path = DEMO, *args: str, env: dict[str, str] | None = None, ready: str = "/api/readyz", lane: str | None = None
+) -> Iterator[Gateway]:
     """``start_gateway`` for a ``with`` block: the process and its children are stopped at the end."""
-    gateway = start_gateway(cwd, *args, env=env, ready=ready)
+    gateway = start_gateway(cwd, *args, env=env, ready=ready, lane=lane)
     try:
         yield gateway
     finally:
@@ -84,9 +99,9 @@ def recording_upstream() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def proxied_gateway(recording_upstream: str) -> Iterator[Gateway]:
-    """The demo app's gateway in front of the recording upstream instead of Streamlit."""
-    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream}) as gateway:
+def proxied_gateway(recording_upstream: str, lane: str) -> Iterator[Gateway]:
+    """The demo app's gateway in front of the recording upstream instead of Streamlit, in each lane."""
+    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream}, lane=lane) as gateway:
         yield gateway
 
 

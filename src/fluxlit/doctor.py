@@ -96,6 +96,13 @@ def kernels_row() -> Row:
     )
 
 
+def lane_row(settings: FluxlitSettings) -> Row:
+    """How ``fluxlit run`` moves proxied traffic (``--lane`` / ``FLUXLIT_GATEWAY_LANE``)."""
+    if settings.gateway_lane == "fast":
+        return Row("gateway_lane", "PASS", "fast: proxied HTTP and WebSockets are spliced by the edge (FLUXLIT_GATEWAY_LANE=fast)")
+    return Row("gateway_lane", "PASS", "asgi: proxied traffic goes through ASGI and aiohttp (FLUXLIT_GATEWAY_LANE=asgi; fast is quicker)")
+
+
 def import_row(spec: str | None) -> tuple[Row, "FluxLit | None", str]:
     """Import the target; also returns the app (when it loaded) and the target as resolved."""
     target: Target | None = None
@@ -141,7 +148,7 @@ def diagnose(spec: str | None, *, strict: bool = False) -> tuple[str, list[Row]]
     effective = app.settings if app is not None else settings
     rows += [import_result, bind_row(effective)]
     rows += [settings_row(result, strict=strict) for result in settings_checks(effective)]
-    rows += [auth_extra_row(), kernels_row()]
+    rows += [auth_extra_row(), lane_row(effective), kernels_row()]
     return target, rows
 
 

@@ -25,7 +25,7 @@ CHUNK = b"\xab" * (256 * 1024)
 
 
 @pytest.fixture(scope="module")
-def limited_gateway(recording_upstream: str) -> Iterator[Gateway]:
+def limited_gateway(recording_upstream: str, lane: str) -> Iterator[Gateway]:
     """``fluxlit run`` in front of the recording upstream with a 1 MiB body cap, a 1 s header deadline and metrics."""
     with running_gateway(
             env={
@@ -33,7 +33,8 @@ def limited_gateway(recording_upstream: str) -> Iterator[Gateway]:
                 "FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1",
                 "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": str(CAP),
                 "FLUXLIT_GATEWAY_HEADER_READ_TIMEOUT_S": str(HEADER_DEADLINE_S),
-            }
+            },
+            lane=lane,
         ) as gateway:
         yield gateway
 

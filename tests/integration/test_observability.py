@@ -64,7 +64,7 @@ def metric(samples: dict, name: str, **labels: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def observed(recording_upstream: str) -> Iterator[Gateway]:
+def observed(recording_upstream: str, lane: str) -> Iterator[Gateway]:
     """Access log in JSON, request logging and metrics on, in front of the recording upstream."""
     with running_gateway(
             env={
@@ -74,7 +74,8 @@ def observed(recording_upstream: str) -> Iterator[Gateway]:
                 "FLUXLIT_ENABLE_GATEWAY_PROMETHEUS_METRICS": "1",
                 "FLUXLIT_LOG_FORMAT": "json",
                 "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": str(BODY_CAP),
-            }
+            },
+            lane=lane,
         ) as gateway:
         yield gateway
 

@@ -157,8 +157,8 @@ def test_client_close_code_reaches_the_upstream(proxied_gateway, recording_upstr
         time.sleep(0.05)
 
 
-def test_closed_upstream_gives_502_with_request_id() -> None:
-    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": f"http://127.0.0.1:{free_port()}"}, ready="/api/healthz")
+def test_closed_upstream_gives_502_with_request_id(lane: str) -> None:
+    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": f"http://127.0.0.1:{free_port()}"}, ready="/api/healthz", lane=lane)
     try:
         response = httpx.get(gateway.url + "/anything", headers={"x-request-id": "rid-502"})
         assert response.status_code == 502
@@ -173,8 +173,8 @@ def test_closed_upstream_gives_502_with_request_id() -> None:
         gateway.proc.stop()
 
 
-def test_upstream_read_timeout_gives_502(recording_upstream: str) -> None:
-    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S": "0.5"})
+def test_upstream_read_timeout_gives_502(recording_upstream: str, lane: str) -> None:
+    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S": "0.5"}, lane=lane)
     try:
         response = httpx.get(gateway.url + "/slow", params={"s": "3"}, timeout=10)
         assert response.status_code == 502 and "timed out" in response.text

@@ -63,8 +63,8 @@ def _close_code_after_sigterm(ws) -> int:  # noqa: ANN001 - websockets client co
     return closed.value.rcvd.code
 
 
-def test_sigterm_drains_in_flight_http_and_closes_websockets_with_1001(recording_upstream: str) -> None:
-    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream})
+def test_sigterm_drains_in_flight_http_and_closes_websockets_with_1001(recording_upstream: str, lane: str) -> None:
+    gateway = start_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream}, lane=lane)
     try:
         with connect(gateway.ws_url + "/ws") as ws:
             ws.send("hello")

@@ -17,8 +17,8 @@ SLOW_UPLOADS = 1000
 
 
 @pytest.fixture(scope="module")
-def patient_gateway(recording_upstream: str) -> Iterator[Gateway]:
-    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S)}) as gateway:
+def patient_gateway(recording_upstream: str, lane: str) -> Iterator[Gateway]:
+    with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream, "FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S": str(BODY_TIMEOUT_S)}, lane=lane) as gateway:
         yield gateway
 
 

@@ -62,7 +62,7 @@ server {{
 
 
 @pytest.fixture(scope="module")
-def trusting_gateway(recording_upstream: str) -> Iterator[Gateway]:
+def trusting_gateway(recording_upstream: str, lane: str) -> Iterator[Gateway]:
     """A gateway that trusts only ``PROXY_SOURCE`` and forwards an allowlist of browser headers."""
     env = {
         "FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream,
@@ -70,7 +70,7 @@ def trusting_gateway(recording_upstream: str) -> Iterator[Gateway]:
         "FLUXLIT_FORWARDED_ALLOW_IPS": PROXY_SOURCE,
         "FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT": "x-remote-user,authorization",
     }
-    with running_gateway(env=env) as gateway:
+    with running_gateway(env=env, lane=lane) as gateway:
         yield gateway
 
 

@@ -1,4 +1,4 @@
-"""Header-policy kernel: request-head validation, and the twins agreeing on generated headers."""
+"""Header-policy kernel: request-head validation, the heads built for upstream and client, and the twins agreeing."""
 
 import pytest
 from hypothesis import given, settings
@@ -85,3 +85,185 @@ def test_twins_agree_on_head_problems(headers, version: str, max_bytes: int, max
     lowered = [(n.lower(), v) for n, v in headers]
     args = (b"/path", lowered, version, max_bytes, max_count)
     assert outcome("pure", "head_problem", *args) == outcome("compiled", "head_problem", *args)
+
+
+def upstream(kernel, headers, *, target: bytes = b"/", client: str | None = "203.0.113.9", scheme: str = "http",
+             websocket: bool = False, trusted: bool = False, allowlist=None, chunked: bool = False) -> tuple[bytes, bytes]:  # fmt: skip
+    return kernel.upstream_head(b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"streamlit.internal:8501", chunked)
+
+
+def downstream(kernel, status: int, headers, *, defaults: bytes = b"", chunked: bool = False, keep_alive: bool = True) -> bytes:
+    return kernel.downstream_head(status, headers, RID, defaults, chunked, keep_alive)
+
+
+def parse(head: bytes) -> tuple[bytes, list[tuple[bytes, ...]]]:
+    """The first line and the fields of a head, which must end with exactly one blank line."""
+    assert head.endswith(b"\r\n\r\n") and head.count(b"\r\n\r\n") == 1
+    first, *lines = head[:-4].split(b"\r\n")
+    return first, [tuple(line.split(b": ", 1)) for line in lines]
+
+
+def field(head: bytes, name: bytes) -> list[bytes]:
+    """Every value of the field ``name`` (any case), in order."""
+    return [value for key, value in parse(head)[1] if key.lower() == name]
+
+
+def test_upstream_head_sends_the_request_target_byte_for_byte(kernel) -> None:
+    head, _ = upstream(kernel, [(b"host", b"a")], target=b"/a%252e?x=%20y")
+    assert parse(head)[0] == b"GET /a%252e?x=%20y HTTP/1.1"
+
+
+def test_upstream_head_sends_only_the_first_host(kernel) -> None:
+    head, _ = upstream(kernel, [(b"host", b"a"), (b"Host", b"b")])
+    assert field(head, b"host") == [b"a"]
+
+
+def test_upstream_head_adds_the_default_host_when_the_client_sent_none(kernel) -> None:
+    head, _ = upstream(kernel, [(b"accept", b"*/*")])
+    assert field(head, b"host") == [b"streamlit.internal:8501"]
+
+
+def test_upstream_head_drops_hop_by_hop_and_connection_named_headers(kernel) -> None:
+    head, _ = upstream(
+        kernel,
+        [(b"host", b"h"), (b"connection", b"keep-alive, X-Secret-Hop"), (b"x-secret-hop", b"1"), (b"keep-alive", b"timeout=5"),
+         (b"te", b"trailers"), (b"transfer-encoding", b"chunked"), (b"upgrade", b"h2c"), (b"expect", b"100-continue"),
+         (b"http2-settings", b"AAA"), (b"accept", b"*/*")],
+    )  # fmt: skip
+    names = [name.lower() for name, _ in parse(head)[1]]
+    assert names == [b"host", b"accept", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-request-id"]
+
+
+def test_upstream_head_replaces_untrusted_forwarding_headers_with_the_socket(kernel) -> None:
+    spoofed = [(b"x-forwarded-for", b"6.6.6.6"), (b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"evil"),
+               (b"forwarded", b"for=6.6.6.6"), (b"x-real-ip", b"6.6.6.6"), (b"x-scheme", b"https")]  # fmt: skip
+    head, _ = upstream(kernel, [(b"host", b"example.org"), *spoofed], client="10.1.2.3")
+    assert field(head, b"x-forwarded-for") == [b"10.1.2.3"]
+    assert field(head, b"x-forwarded-proto") == [b"http"] and field(head, b"x-forwarded-host") == [b"example.org"]
+    assert not field(head, b"forwarded") and not field(head, b"x-real-ip") and not field(head, b"x-scheme")
+    assert b"6.6.6.6" not in head and b"evil" not in head
+
+
+def test_upstream_head_extends_a_trusted_proxys_chain(kernel) -> None:
+    claims = [(b"x-forwarded-for", b"1.1.1.1, 2.2.2.2"), (b"x-forwarded-proto", b"https"), (b"x-forwarded-host", b"public.example")]
+    head, _ = upstream(kernel, [(b"host", b"internal"), *claims], client="10.0.0.1", trusted=True)
+    assert field(head, b"x-forwarded-for") == [b"1.1.1.1, 2.2.2.2, 10.0.0.1"]
+    assert field(head, b"x-forwarded-proto") == [b"https"] and field(head, b"x-forwarded-host") == [b"public.example"]
+
+
+def test_upstream_head_keeps_and_returns_a_valid_client_request_id(kernel) -> None:
+    head, request_id = upstream(kernel, [(b"host", b"h"), (b"x-request-id", b"client-42")])
+    assert request_id == b"client-42" and field(head, b"x-request-id") == [b"client-42"]
+
+
+@pytest.mark.parametrize("incoming", [b"has space", b"a" * 200, b"a\r\nx-evil: 1", None])
+def test_upstream_head_mints_a_request_id_for_an_invalid_or_missing_one(kernel, incoming: bytes | None) -> None:
+    headers = [(b"host", b"h")] + ([(b"x-request-id", incoming)] if incoming is not None else [])
+    head, request_id = upstream(kernel, headers)
+    assert len(request_id) == 32 and set(request_id) <= set(b"0123456789abcdef")
+    assert field(head, b"x-request-id") == [request_id]
+
+
+def test_websocket_upgrade_keeps_its_handshake_past_the_allowlist(kernel) -> None:
+    handshake = [(b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="), (b"sec-websocket-version", b"13"),
+                 (b"sec-websocket-protocol", b"streamlit"), (b"sec-websocket-extensions", b"permessage-deflate")]  # fmt: skip
+    headers = [(b"host", b"h"), (b"connection", b"Upgrade"), (b"upgrade", b"websocket"), *handshake, (b"x-other", b"1")]
+    head, _ = upstream(kernel, headers, scheme="ws", websocket=True, allowlist=frozenset({b"x-custom"}))
+    fields = parse(head)[1]
+    assert all(pair in fields for pair in handshake)
+    assert field(head, b"connection") == [b"Upgrade"] and field(head, b"upgrade") == [b"websocket"]
+    assert not field(head, b"x-other")
+
+
+def test_a_chunked_body_is_announced_once_whatever_the_client_sent(kernel) -> None:
+    head, _ = upstream(kernel, [(b"host", b"h"), (b"transfer-encoding", b"gzip, chunked")], chunked=True)
+    assert field(head, b"transfer-encoding") == [b"chunked"]
+    plain, _ = upstream(kernel, [(b"host", b"h"), (b"transfer-encoding", b"chunked")])
+    assert not field(plain, b"transfer-encoding")
+
+
+def test_upstream_head_withholds_credentials_streamlit_has_no_use_for(kernel) -> None:
+    credentials = [(b"authorization", b"Bearer t"), (b"x-api-key", b"k"), (b"proxy-authorization", b"Basic x"), (b"proxy-foo", b"1")]
+    head, _ = upstream(kernel, [(b"host", b"h"), *credentials, (b"cookie", b"session=1")])
+    assert field(head, b"cookie") == [b"session=1"]
+    assert not any(field(head, name) for name, _ in credentials)
+
+
+def test_response_status_line_carries_the_standard_phrase_then_the_defaults(kernel) -> None:
+    defaults = b"date: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+    head = downstream(kernel, 404, [(b"content-length", b"0")], defaults=defaults)
+    assert head.startswith(b"HTTP/1.1 404 Not Found\r\n" + defaults + b"content-length: 0\r\n")
+
+
+def test_response_head_drops_hop_by_hop_and_server_owned_fields_and_lower_cases_names(kernel) -> None:
+    headers = [(b"Content-Type", b"text/html"), (b"Connection", b"keep-alive, X-Hop"), (b"X-Hop", b"1"), (b"Keep-Alive", b"timeout=5"),
+               (b"Transfer-Encoding", b"chunked"), (b"Date", b"then"), (b"Server", b"TornadoServer"),
+               (b"X-Request-ID", b"upstream-id"), (b"Set-Cookie", b"a=1")]  # fmt: skip
+    status, fields = parse(downstream(kernel, 200, headers))
+    assert status == b"HTTP/1.1 200 OK"
+    assert fields == [(b"content-type", b"text/html"), (b"set-cookie", b"a=1"), (b"x-request-id", RID)]
+
+
+def test_response_head_states_the_framing_the_gateway_chose(kernel) -> None:
+    head = downstream(kernel, 200, [(b"content-type", b"text/plain")], chunked=True, keep_alive=False)
+    assert field(head, b"transfer-encoding") == [b"chunked"] and field(head, b"connection") == [b"close"]
+    assert not field(downstream(kernel, 200, []), b"connection")
+
+
+def test_switching_protocols_keeps_the_handshake_and_never_closes(kernel) -> None:
+    handshake = [(b"sec-websocket-accept", b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), (b"sec-websocket-protocol", b"streamlit"),
+                 (b"sec-websocket-extensions", b"permessage-deflate")]  # fmt: skip
+    headers = [(b"Upgrade", b"websocket"), (b"Connection", b"Upgrade"), *((n.title(), v) for n, v in handshake)]
+    head = downstream(kernel, 101, headers, chunked=True, keep_alive=False)
+    assert parse(head)[0] == b"HTTP/1.1 101 Switching Protocols"
+    assert all(pair in parse(head)[1] for pair in handshake)
+    assert field(head, b"connection") == [b"upgrade"] and field(head, b"upgrade") == [b"websocket"]
+    assert not field(head, b"transfer-encoding")
+
+
+def upstream_outcome(kernel_name: str, args: tuple):
+    """``upstream_head``'s result with a minted request id (random by design) replaced by a marker."""
+    result = outcome(kernel_name, "upstream_head", *args)
+    if isinstance(result, str):
+        return result
+    head, request_id = result
+    incoming = next((value for name, value in args[2] if name.lower() == b"x-request-id"), None)
+    if request_id == incoming:
+        return result
+    return head.replace(b"\r\nX-Request-ID: " + request_id + b"\r\n", b"\r\nX-Request-ID: <minted>\r\n"), b"<minted>"
+
+
+request_ids = st.one_of(st.just(b"client-42"), st.binary(max_size=12), st.just(b"r" * 129))
+
+
+@settings(max_examples=400)
+@given(
+    header_lists,
+    st.one_of(st.none(), request_ids),
+    st.sampled_from([b"/", b"/a%252e?x=%20y", b"*", b"http://h/abs"]),
+    st.sampled_from([None, "127.0.0.1", "::1"]),
+    st.sampled_from(["http", "https", "ws", "wss"]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([None, frozenset(), frozenset({b"x-custom", b"x-other"})]),
+    st.booleans(),
+)
+def test_twins_agree_on_upstream_heads(headers, incoming, target, client, scheme, websocket, trusted, allowlist, chunked) -> None:
+    if incoming is not None:
+        headers = [*headers, (b"X-Request-ID", incoming)]
+    args = (b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"fallback:8501", chunked)
+    assert upstream_outcome("pure", args) == upstream_outcome("compiled", args)
+
+
+@settings(max_examples=400)
+@given(
+    header_lists,
+    st.one_of(st.sampled_from([101, 200, 204, 304, 404, 500]), st.integers(100, 999)),
+    st.sampled_from([b"", b"date: Thu, 01 Jan 2026 00:00:00 GMT\r\n"]),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+def test_twins_agree_on_response_heads(headers, status: int, defaults: bytes, chunked: bool, keep_alive: bool, as_tuple: bool) -> None:
+    args = (status, tuple(headers) if as_tuple else headers, RID, defaults, chunked, keep_alive)
+    assert outcome("pure", "downstream_head", *args) == outcome("compiled", "downstream_head", *args)

@@ -116,6 +116,27 @@ def test_a_failed_stream_stays_failed(kernel) -> None:
         inspector.feed(wire(Frame(Opcode.TEXT, b"ok"), mask=True))
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        Frame(Opcode.TEXT, b"hello"),
+        Frame(Opcode.BINARY, b"b" * 300),
+        Frame(Opcode.CLOSE, Close(1000, "bye").serialize()),
+        Frame(Opcode.PING, b""),
+    ],
+    ids=["text", "extended-length", "close-code", "empty-ping"],
+)
+def test_at_boundary_only_between_frames(kernel, frame: Frame) -> None:
+    first, second = wire(frame, mask=True), wire(Frame(Opcode.PONG, b"p"), mask=True)
+    inspector = kernel.FrameInspector(masked=True)
+    trail = [inspector.at_boundary]
+    for byte in first + second:
+        inspector.feed(bytes([byte]))
+        trail.append(inspector.at_boundary)
+    # Mid-header and mid-payload are never a boundary; the end of each frame is.
+    assert [i for i, at in enumerate(trail) if at] == [0, len(first), len(first) + len(second)]
+
+
 frames = st.builds(
     lambda op, payload, fin, mask: (op, payload, fin, mask),
     st.sampled_from([0, 1, 2, 3, 8, 9, 10, 11]),
@@ -140,16 +161,18 @@ def encode(op: int, payload: bytes, fin: bool, mask: bool) -> bytes:
     return header + payload
 
 
-def outcome(kernel_name: str, data: bytes, chunk: int | None, **options) -> tuple[list, tuple | None]:
+def outcome(kernel_name: str, data: bytes, chunk: int | None, **options) -> tuple[list, tuple | None, list[bool]]:
+    """Events, the violation if any, and ``at_boundary`` after each piece fed."""
     inspector = twin("ws_frames", kernel_name).FrameInspector(**options)
-    events, error = [], None
+    events, error, boundaries = [], None, []
     pieces = [data] if chunk is None else [data[i : i + chunk] for i in range(0, len(data), chunk)]
     try:
         for piece in pieces:
             events += inspector.feed(piece)
+            boundaries.append(inspector.at_boundary)
     except WebSocketProtocolError as exc:
         error = (exc.code, exc.reason)
-    return events, error
+    return events, error, boundaries
 
 
 @settings(max_examples=300)
@@ -163,6 +186,11 @@ def test_twins_agree_on_generated_streams(data: bytes, masked: bool, chunk: int 
     options = {"masked": masked, "max_frame": max_frame}
     pure, compiled = outcome("pure", data, chunk, **options), outcome("compiled", data, chunk, **options)
     assert pure == compiled
-    whole_events, whole_error = outcome("pure", data, None, **options)
-    # Feeding byte by byte finds the same frames and the same violation as feeding it whole.
+    whole = {name: outcome(name, data, None, **options) for name in ("pure", "compiled")}
+    assert whole["pure"] == whole["compiled"]
+    whole_events, whole_error, whole_boundaries = whole["pure"]
+    # Feeding in pieces finds the same frames and the same violation as feeding it whole, and ends
+    # at a boundary exactly when the whole stream does.
     assert pure[1] == whole_error and pure[0][: len(whole_events)] == whole_events
+    if whole_error is None and data:
+        assert pure[2][-1] == whole_boundaries[-1]

@@ -1,14 +1,15 @@
 """Hot-path kernels: picks the compiled twin unless ``FLUXLIT_PURE_PYTHON`` asks for the pure one.
 
 Each kernel has one public surface implemented twice: ``_<name>_py`` (the readable spec)
-and ``_<name>_c`` (Cython). The choice is made once, at import time, for every kernel.
+and ``_<name>_c`` (Cython, described to type checkers by its ``.pyi`` stub). The choice is made
+once, at import time, for every kernel; type checkers and IDEs always see the pure twins' names.
 """
 
 import importlib
 import logging
 import os
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import FrameEvent, WebSocketProtocolError
 
@@ -39,7 +40,7 @@ def load_twin(kernel: str, implementation: Literal["compiled", "pure"]) -> Modul
     return importlib.import_module(f"{__name__}._{kernel}_{suffix}")
 
 
-def _select() -> tuple[str, dict[str, ModuleType]]:
+def _select() -> tuple[Literal["compiled", "pure"], dict[str, ModuleType]]:
     # Read once at import: the kernels are chosen before any settings object exists.
     if pure_python_requested(os.environ.get(PURE_PYTHON_ENV)):
         return "pure", {k: load_twin(k, "pure") for k in KERNELS}
@@ -53,17 +54,31 @@ def _select() -> tuple[str, dict[str, ModuleType]]:
 IMPLEMENTATION, _modules = _select()
 """``"compiled"`` or ``"pure"``: which twin of every kernel is in use."""
 
-is_valid_request_id = _modules["request_id"].is_valid_request_id
-mint_request_id = _modules["request_id"].mint_request_id
-request_id_for = _modules["request_id"].request_id_for
-BodyLimit = _modules["body_limit"].BodyLimit
-FrameInspector = _modules["ws_frames"].FrameInspector
-head_problem = _modules["headers"].head_problem
-connection_tokens = _modules["headers"].connection_tokens
-upstream_request_headers = _modules["headers"].upstream_request_headers
-downstream_response_headers = _modules["headers"].downstream_response_headers
-upstream_head = _modules["headers"].upstream_head
-downstream_head = _modules["headers"].downstream_head
+if TYPE_CHECKING:
+    # Static tools see the readable twins' signatures; both twins share one surface.
+    from ._body_limit_py import BodyLimit
+    from ._headers_py import (
+        connection_tokens,
+        downstream_head,
+        downstream_response_headers,
+        head_problem,
+        upstream_head,
+        upstream_request_headers,
+    )
+    from ._request_id_py import is_valid_request_id, mint_request_id, request_id_for
+    from ._ws_frames_py import FrameInspector
+else:
+    is_valid_request_id = _modules["request_id"].is_valid_request_id
+    mint_request_id = _modules["request_id"].mint_request_id
+    request_id_for = _modules["request_id"].request_id_for
+    BodyLimit = _modules["body_limit"].BodyLimit
+    FrameInspector = _modules["ws_frames"].FrameInspector
+    head_problem = _modules["headers"].head_problem
+    connection_tokens = _modules["headers"].connection_tokens
+    upstream_request_headers = _modules["headers"].upstream_request_headers
+    downstream_response_headers = _modules["headers"].downstream_response_headers
+    upstream_head = _modules["headers"].upstream_head
+    downstream_head = _modules["headers"].downstream_head
 
 __all__ = [
     "IMPLEMENTATION",

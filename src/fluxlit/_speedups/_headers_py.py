@@ -5,6 +5,8 @@ Response side: drop hop-by-hop headers and set the request id. Header names arri
 from the server's parser; values are bytes as received.
 """
 
+from collections.abc import Iterable
+
 from ._request_id_py import request_id_for
 from .constants import STATUS_LINES
 from .header_names import (
@@ -20,6 +22,8 @@ from .header_names import (
 )
 
 Headers = list[tuple[bytes, bytes]]
+HeaderPairs = Iterable[tuple[bytes, bytes]]
+"""What the response side and ``connection_tokens`` accept: any iterable of pairs (aiohttp gives a tuple)."""
 
 
 def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int, max_count: int) -> tuple[int, str] | None:
@@ -52,7 +56,7 @@ def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int
     return None
 
 
-def connection_tokens(headers: Headers) -> set[bytes]:
+def connection_tokens(headers: HeaderPairs) -> set[bytes]:
     """Header names listed in ``Connection``: hop-by-hop by declaration."""
     tokens: set[bytes] = set()
     for name, value in headers:
@@ -200,7 +204,7 @@ def upstream_head(
     return b"".join(lines), request_id
 
 
-def downstream_response_headers(headers: Headers, request_id: bytes) -> Headers:
+def downstream_response_headers(headers: HeaderPairs, request_id: bytes) -> Headers:
     """Upstream response headers for the client: hop-by-hop out, the request id in."""
     headers = list(headers)
     drop = HOP_BY_HOP | RESPONSE_OWNED | connection_tokens(headers)
@@ -209,7 +213,7 @@ def downstream_response_headers(headers: Headers, request_id: bytes) -> Headers:
     return out
 
 
-def downstream_head(status: int, headers: Headers, request_id: bytes, defaults: bytes, chunked: bool, keep_alive: bool) -> bytes:
+def downstream_head(status: int, headers: HeaderPairs, request_id: bytes, defaults: bytes, chunked: bool, keep_alive: bool) -> bytes:
     """The response head for the client as bytes: status line, ``defaults`` (the server's Date), the
     upstream headers filtered as ``downstream_response_headers`` does, then the framing the gateway
     chose. A 101 keeps ``Upgrade: websocket`` and ``Connection: Upgrade``.

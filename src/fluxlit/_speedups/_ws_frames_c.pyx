@@ -18,7 +18,7 @@ cdef int CLOSE = 0x8
 
 
 cpdef bint valid_close_code(int code):
-    """Close codes a peer may send (RFC 6455 section 7.4 plus the IANA registry)."""
+    """Close codes a peer may send: the defined ones (1000-1003, 1007-1014) and the registered and private ranges (3000-4999)."""
     return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 

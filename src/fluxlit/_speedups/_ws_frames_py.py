@@ -1,7 +1,7 @@
 """WebSocket frame-inspector kernel, pure twin: the readable specification.
 
 Fed the raw bytes of one direction of a WebSocket connection in chunks of any size, it
-reports each frame header as soon as it is complete and enforces RFC 6455 framing rules,
+reports each frame header as soon as it is complete and enforces the WebSocket framing rules,
 without copying or unmasking payloads (only a close frame's two status bytes are unmasked).
 """
 
@@ -13,7 +13,7 @@ CLOSE = 0x8
 
 
 def valid_close_code(code: int) -> bool:
-    """Close codes a peer may send (RFC 6455 section 7.4 plus the IANA registry)."""
+    """Close codes a peer may send: the defined ones (1000-1003, 1007-1014) and the registered and private ranges (3000-4999)."""
     return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
@@ -134,11 +134,10 @@ class FrameInspector:
 
     def _close_code(self) -> FrameEvent:
         header = self._header
-        code_bytes = header[-2:]
+        high, low = header[-2], header[-1]
         if header[1] & 0x80:
-            key = header[-6:-2]
-            code_bytes = bytes((code_bytes[0] ^ key[0], code_bytes[1] ^ key[1]))
-        code = int.from_bytes(code_bytes, "big")
+            high, low = high ^ header[-6], low ^ header[-5]
+        code = high << 8 | low
         if not valid_close_code(code):
             raise WebSocketProtocolError(WS_CLOSE_PROTOCOL_ERROR, f"invalid close code {code}")
         length = self._remaining

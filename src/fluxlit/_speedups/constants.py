@@ -12,7 +12,7 @@ MINTED_REQUEST_ID_BYTES = 16
 """Random bytes in a minted request id (rendered as 32 lowercase hex digits)."""
 
 WS_MAX_CONTROL_PAYLOAD = 125
-"""RFC 6455 section 5.5: control frames carry at most 125 payload bytes."""
+"""WebSocket control frames carry at most 125 payload bytes."""
 
 WS_OPCODES = frozenset({0x0, 0x1, 0x2, 0x8, 0x9, 0xA})
 """Continuation, text, binary, close, ping, pong."""

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 
 class WebSocketProtocolError(ValueError):
-    """A WebSocket byte stream broke RFC 6455; ``code`` is the close code to answer with."""
+    """A WebSocket byte stream broke the WebSocket protocol; ``code`` is the close code to answer with."""
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"{reason} (close code {code})")

@@ -252,6 +252,7 @@ class EdgeProtocol(asyncio.Protocol):
         client_host = self.client[0] if self.client else None
         head, request_id = upstream_head(method, target, self.headers, client_host, self.scheme, False,
                                          policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, chunked)  # fmt: skip
+        self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
         declared = int(next(v for n, v in self.headers if n == b"content-length")) if has_body and not chunked else None
         return HttpSplice(self, head, request_id, has_body=has_body, chunked=chunked, declared=declared, http11=version == "1.1",
@@ -342,6 +343,7 @@ class EdgeProtocol(asyncio.Protocol):
         client_host = self.client[0] if self.client else None
         head, request_id = upstream_head(self.parser.get_method(), target, self.headers, client_host, self.scheme, True,
                                          policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, False)  # fmt: skip
+        self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
         self.parser = None  # type: ignore[assignment]  # from here on the connection carries frames
         self.current = WebSocketSplice(self, head, request_id, rest, record)

@@ -15,7 +15,7 @@ INTERNAL_ERROR = 1011
 NO_STATUS = 1005
 ABNORMAL = 1006
 
-# Codes that describe a close but may not be sent in a close frame (RFC 6455 section 7.4.1).
+# Codes that describe a close but may not be sent in a close frame.
 _RESERVED = {NO_STATUS: NORMAL, ABNORMAL: GOING_AWAY, 1015: INTERNAL_ERROR}
 
 

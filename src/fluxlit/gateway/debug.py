@@ -2,6 +2,7 @@
 
 import sys
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from .._speedups import IMPLEMENTATION
@@ -22,6 +23,7 @@ class DebugState:
         self.snapshot_served = snapshot_served
         self.recent: deque[dict[str, object]] = deque(maxlen=RECENT_DISPATCHES)
         self.internal_api_base = ""
+        self.spliced: Callable[[], int] = lambda: 0
 
     def announce(self) -> None:
         """Print the ``[fluxlit-debug]`` line to stderr; call it from the lifespan, where the bound port is known."""
@@ -46,6 +48,8 @@ class DebugState:
             "streamlit_upstream": redact_value("streamlit_upstream", self.upstream.base) if self.upstream.started else None,
             "streamlit_unavailable": self.upstream.unavailable_reason(),
             "kernels": IMPLEMENTATION,
+            "lane": s.gateway_lane,
+            "spliced_requests": self.spliced(),
             "settings": s.redacted(),
             "recent_dispatches": list(reversed(self.recent)),
         }

@@ -49,6 +49,8 @@ class Gateway:
         self.settings = settings
         self.upstream = upstream
         self.config = upstream.config
+        self.spliced = 0
+        """Requests and WebSockets the edge has spliced (the fast lane), for the debug snapshot."""
         self.router = Router(settings.root_path, settings.api_mount_path)
         configure_logging(settings)
         self.metrics: GatewayMetrics | None = load_metrics() if settings.enable_gateway_prometheus_metrics else None
@@ -56,6 +58,8 @@ class Gateway:
         self.debug: DebugState | None = (
             DebugState(settings, upstream, snapshot_served=not under_prefix(DEBUG_PATH, settings.api_mount_path)) if settings.debug else None
         )
+        if self.debug is not None:
+            self.debug.spliced = lambda: self.spliced
         self._ops = self._ops_endpoints()
         access = settings.enable_gateway_access_log or settings.debug
         api_requests = settings.enable_request_logging or settings.debug

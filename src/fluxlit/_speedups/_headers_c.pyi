@@ -1,0 +1,42 @@
+"""Type stub for the compiled header-policy kernel; the surface is ``_headers_py``'s."""
+
+from ._headers_py import HeaderPairs, Headers
+
+def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int, max_count: int) -> tuple[int, str] | None:
+    """Status and reason for a request head that must not be served, or ``None``."""
+
+def connection_tokens(headers: HeaderPairs) -> set[bytes]:
+    """Header names listed in ``Connection``: hop-by-hop by declaration."""
+
+def upstream_request_headers(
+    headers: Headers,
+    client_host: str | None,
+    scheme: str,
+    request_id: bytes,
+    websocket: bool,
+    trusted: bool,
+    allowlist: frozenset[bytes] | None,
+) -> list[tuple[str, str]]:
+    """Headers for the upstream request (see ``_headers_py.upstream_request_headers``)."""
+
+def upstream_head(
+    method: bytes,
+    target: bytes,
+    headers: Headers,
+    client_host: str | None,
+    scheme: str,
+    websocket: bool,
+    trusted: bool,
+    allowlist: frozenset[bytes] | None,
+    default_host: bytes,
+    chunked: bool,
+) -> tuple[bytes, bytes]:
+    """The upstream request head as bytes, and the request id (see ``_headers_py.upstream_head``)."""
+
+def downstream_response_headers(headers: HeaderPairs, request_id: bytes) -> Headers:
+    """Upstream response headers for the client: hop-by-hop out, the request id in."""
+
+def downstream_head(
+    status: int, headers: HeaderPairs, request_id: bytes, defaults: bytes, chunked: bool, keep_alive: bool
+) -> bytes:
+    """The response head for the client as bytes (see ``_headers_py.downstream_head``)."""
