@@ -91,7 +91,9 @@ UPSTREAM_RESPONSE = tuple([
     (b"Server", b"uvicorn"),
     (b"Set-Cookie", b"_streamlit_xsrf=2|abc; Path=/; SameSite=Lax"),
 ])  # aiohttp's raw_headers is a tuple of pairs
-SPLICED_RESPONSE = [*UPSTREAM_RESPONSE, (b"Vary", b"Accept-Encoding")]  # the splice lane parses a list, names as sent
+SPLICED_RESPONSE_HEAD = b"HTTP/1.1 200 OK\r\n" + b"".join(
+    name + b": " + value + b"\r\n" for name, value in [*UPSTREAM_RESPONSE, (b"Vary", b"Accept-Encoding")]
+) + b"\r\n"  # the splice lane reads the upstream's head as raw bytes
 REQUEST_ID = b"0123456789abcdef0123456789abcdef"
 DATE_LINE = b"date: Sat, 28 Nov 2026 15:19:18 GMT\r\n"
 
@@ -120,4 +122,4 @@ class HeaderPolicy:
         )
 
     def time_downstream_head(self, implementation: str) -> None:
-        self.kernel.downstream_head(200, SPLICED_RESPONSE, REQUEST_ID, DATE_LINE, False, True)
+        self.kernel.downstream_head(SPLICED_RESPONSE_HEAD, REQUEST_ID, DATE_LINE, True, True, False)

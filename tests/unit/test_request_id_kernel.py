@@ -1,5 +1,7 @@
 """Request-id kernel: both twins, and their agreement on generated input."""
 
+import os
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,3 +60,22 @@ def test_twins_agree_on_validity(value: bytes) -> None:
     assert pure.is_valid_request_id(value) == compiled.is_valid_request_id(value)
     kept_pure, kept_compiled = pure.request_id_for(value), compiled.request_id_for(value)
     assert (kept_pure == value) == (kept_compiled == value)
+
+
+def test_minted_ids_stay_unique_across_random_batches(kernel) -> None:
+    ids = {kernel.mint_request_id() for _ in range(3 * 256 + 7)}
+    assert len(ids) == 3 * 256 + 7
+
+
+def test_a_forked_child_does_not_mint_its_parents_next_ids(kernel) -> None:
+    kernel.mint_request_id()  # a batch is loaded in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, kernel.mint_request_id())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64)
+    os.close(read)
+    os.close(write)
+    assert child != kernel.mint_request_id()

@@ -36,7 +36,10 @@ def upstream_head(
 def downstream_response_headers(headers: HeaderPairs, request_id: bytes) -> Headers:
     """Upstream response headers for the client: hop-by-hop out, the request id in."""
 
+def parse_response_head(raw: bytes) -> tuple[int, Headers] | None:
+    """Status and header fields of a response head, or ``None`` (see ``_headers_py.parse_response_head``)."""
+
 def downstream_head(
-    status: int, headers: HeaderPairs, request_id: bytes, defaults: bytes, chunked: bool, keep_alive: bool
-) -> bytes:
-    """The response head for the client as bytes (see ``_headers_py.downstream_head``)."""
+    raw: bytes, request_id: bytes, defaults: bytes, keep_alive: bool, http11: bool, bodiless: bool
+) -> tuple[int, bytes, bool, bool]:
+    """The client's response head, built from the upstream's raw one (see ``_headers_py.downstream_head``)."""

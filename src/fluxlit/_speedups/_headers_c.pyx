@@ -5,11 +5,11 @@ Header names are classified with one dict lookup into bit flags built from ``hea
 the per-header work is a flag test instead of several set lookups.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
 from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp
 
 from ._request_id_c import request_id_for
 from .constants import STATUS_LINES
@@ -37,6 +37,9 @@ cdef enum:
     F_RESPONSE_OWNED = 256
     F_CONNECTION = 512
     F_REQUEST_ID = 1024
+    F_TRANSFER_ENCODING = 2048
+    F_CONTENT_LENGTH = 4096
+    F_HOP_OR_OWNED = F_HOP | F_RESPONSE_OWNED
 
 
 cdef dict _flags_by_name():
@@ -57,6 +60,8 @@ cdef dict _flags_by_name():
     mark(RESPONSE_OWNED, F_RESPONSE_OWNED)
     mark([b"connection"], F_CONNECTION)
     mark([REQUEST_ID], F_REQUEST_ID)
+    mark([b"transfer-encoding"], F_TRANSFER_ENCODING)
+    mark([b"content-length"], F_CONTENT_LENGTH)
     return table
 
 
@@ -310,18 +315,107 @@ cdef bytes COLON = b": "
 cdef dict STATUS = STATUS_LINES
 
 
-def downstream_head(int status, headers, bytes request_id, bytes defaults, bint chunked, bint keep_alive):
-    """The response head for the client as bytes (see ``_headers_py.downstream_head``)."""
-    cdef object pairs = headers if type(headers) is tuple or type(headers) is list else list(headers)
-    cdef set extra = _extra_tokens(pairs)
+cdef inline bint _is_ows(char c):
+    return c == 32 or c == 9
+
+
+cdef inline const char* _crlf(const char* p, const char* end):
+    # The next CR LF at or after p, or NULL.
+    while p < end - 1:
+        p = <const char*>memchr(p, 13, end - 1 - p)
+        if p == NULL:
+            return NULL
+        if p[1] == 10:
+            return p
+        p += 1
+    return NULL
+
+
+cdef bytes _lowered(const char* p, Py_ssize_t n):
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef char* q = PyBytes_AS_STRING(out)
+    cdef Py_ssize_t i
+    cdef char c
+    for i in range(n):
+        c = p[i]
+        q[i] = c + 32 if 65 <= c <= 90 else c
+    return out
+
+
+def parse_response_head(bytes raw):
+    """Status and header fields of a response head, or ``None`` (see ``_headers_py.parse_response_head``)."""
+    cdef const char* p = PyBytes_AS_STRING(raw)
+    cdef const char* end = p + PyBytes_GET_SIZE(raw)
+    cdef const char* eol = _crlf(p, end)
+    cdef Py_ssize_t n = (eol if eol != NULL else end) - p
+    if n < 12 or memcmp(p, b"HTTP/1.", 7) != 0 or (n > 12 and p[12] != 32):
+        return None
+    cdef int i, code = 0
+    for i in range(9, 12):
+        if not 48 <= p[i] <= 57:
+            return None
+        code = code * 10 + (p[i] - 48)
+    cdef list headers = []
+    cdef const char* line
+    cdef const char* colon
+    cdef const char* start
+    cdef const char* stop
+    while eol != NULL:
+        line = eol + 2
+        eol = _crlf(line, end)
+        stop = eol if eol != NULL else end
+        if stop == line:
+            continue
+        colon = <const char*>memchr(line, 58, stop - line)
+        if colon == NULL or colon == line or _is_ows(line[0]) or _is_ows(colon[-1]):
+            return None
+        start = colon + 1
+        while start < stop and _is_ows(start[0]):
+            start += 1
+        while stop > start and _is_ows(stop[-1]):
+            stop -= 1
+        headers.append((_lowered(line, colon - line), PyBytes_FromStringAndSize(start, stop - start)))
+    return code, headers
+
+
+def downstream_head(bytes raw, bytes request_id, bytes defaults, bint keep_alive, bint http11, bint bodiless):
+    """The client's response head, built from the upstream's raw one (see ``_headers_py.downstream_head``)."""
+    parsed = parse_response_head(raw)
+    if parsed is None:
+        return 0, b"", False, False
+    cdef int status = parsed[0]
+    cdef list headers = parsed[1]
+    cdef set extra = None
+    cdef bint upstream_chunked = False, has_length = False, chunked = False
+    cdef list kept = []
+    cdef bytes name, value, token
+    cdef int flags
+    for name, value in headers:
+        flags = _flags(name)
+        if flags & F_CONNECTION:
+            for token in value.split(b","):
+                token = token.strip().lower()
+                if token and not _flags(token) & F_HOP:
+                    if extra is None:
+                        extra = set()
+                    extra.add(token)
+        if flags & F_HOP_OR_OWNED:
+            if flags & F_TRANSFER_ENCODING:
+                upstream_chunked = value.lower().endswith(b"chunked")
+            continue
+        if flags & F_CONTENT_LENGTH:
+            has_length = True
+        kept.append((name, value))
+    cdef list fields = []
+    for name, value in kept:
+        if extra is None or name not in extra:
+            fields += [name, COLON, value, CRLF]
+    if not (bodiless or status == 204 or status == 304 or status < 200) and (upstream_chunked or not has_length):
+        chunked = http11
+        keep_alive = keep_alive and http11
     cdef object line = STATUS.get(status)
     cdef list lines = [line if line is not None else b"HTTP/1.1 %d \r\n" % status, defaults]
-    cdef bytes name
-    for raw_name, value in pairs:
-        name = _lower(raw_name)
-        if _flags(name) & (F_HOP | F_RESPONSE_OWNED) or (extra is not None and name in extra):
-            continue
-        lines += [name, COLON, value, CRLF]
+    lines += fields
     lines += [REQUEST_ID_NAME, COLON, request_id, CRLF]
     if status == 101:
         lines.append(b"connection: upgrade\r\nupgrade: websocket\r\n")
@@ -330,4 +424,4 @@ def downstream_head(int status, headers, bytes request_id, bytes defaults, bint 
     if not keep_alive and status != 101:
         lines.append(b"connection: close\r\n")
     lines.append(CRLF)
-    return b"".join(lines)
+    return status, b"".join(lines), chunked, keep_alive

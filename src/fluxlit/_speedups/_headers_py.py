@@ -213,11 +213,51 @@ def downstream_response_headers(headers: HeaderPairs, request_id: bytes) -> Head
     return out
 
 
-def downstream_head(status: int, headers: HeaderPairs, request_id: bytes, defaults: bytes, chunked: bool, keep_alive: bool) -> bytes:
-    """The response head for the client as bytes: status line, ``defaults`` (the server's Date), the
-    upstream headers filtered as ``downstream_response_headers`` does, then the framing the gateway
-    chose. A 101 keeps ``Upgrade: websocket`` and ``Connection: Upgrade``.
+def parse_response_head(raw: bytes) -> tuple[int, Headers] | None:
+    """Status and header fields (names lower-cased) of a response head, or ``None`` when malformed."""
+    lines = raw.split(b"\r\n")
+    status_line = lines[0]
+    if len(status_line) < 12 or not status_line.startswith(b"HTTP/1.") or status_line[12:13] not in (b"", b" "):
+        return None
+    code = status_line[9:12]
+    if not code.isdigit():
+        return None
+    headers: Headers = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip(b" \t"):
+            return None
+        headers.append((name.lower(), value.strip(b" \t")))
+    return int(code), headers
+
+
+def downstream_head(raw: bytes, request_id: bytes, defaults: bytes, keep_alive: bool, http11: bool, bodiless: bool) -> tuple[int, bytes, bool, bool]:
+    """The client's response head, built from the upstream's raw one.
+
+    Returns ``(status, head, chunked, keep_alive)``; status 0 means the upstream's head is malformed.
+    The head is the status line with the standard phrase, ``defaults`` (the server's Date), the
+    upstream headers filtered as ``downstream_response_headers`` does, then the framing: a body the
+    upstream sent chunked or delimited by closing is re-framed as chunks for an HTTP/1.1 client
+    (``chunked``), or sent as is to an HTTP/1.0 client, which then cannot keep the connection.
+    ``bodiless`` is true for an answer to ``HEAD``. A 101 keeps ``Upgrade: websocket``.
     """
+    parsed = parse_response_head(raw)
+    if parsed is None:
+        return 0, b"", False, False
+    status, headers = parsed
+    upstream_chunked = has_length = False
+    for name, value in headers:
+        name = name.lower()
+        if name == b"transfer-encoding":
+            upstream_chunked = value.lower().endswith(b"chunked")
+        elif name == b"content-length":
+            has_length = True
+    chunked = False
+    if not (bodiless or status in (204, 304) or status < 200) and (upstream_chunked or not has_length):
+        chunked = http11
+        keep_alive = keep_alive and http11
     lines = [STATUS_LINES.get(status) or b"HTTP/1.1 %d \r\n" % status, defaults]
     for name, value in downstream_response_headers(headers, request_id):
         lines += [name, b": ", value, b"\r\n"]
@@ -228,4 +268,4 @@ def downstream_head(status: int, headers: HeaderPairs, request_id: bytes, defaul
     if not keep_alive and status != 101:
         lines.append(b"connection: close\r\n")
     lines.append(b"\r\n")
-    return b"".join(lines)
+    return status, b"".join(lines), chunked, keep_alive

@@ -2,9 +2,25 @@
 """Request-id kernel, compiled twin of ``_request_id_py``."""
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from os import urandom
+from libc.string cimport memcpy
+from os import register_at_fork, urandom
 
-from .constants import MAX_REQUEST_ID_LENGTH, MINTED_REQUEST_ID_BYTES, REQUEST_ID_ALPHABET
+from .constants import MAX_REQUEST_ID_LENGTH, MINTED_REQUEST_ID_BYTES, RANDOM_BATCH_BYTES, REQUEST_ID_ALPHABET
+
+cdef enum:
+    BATCH = 4096
+assert RANDOM_BATCH_BYTES == BATCH
+cdef unsigned char _random[BATCH]
+cdef Py_ssize_t _used = BATCH
+
+
+def _forget_random():
+    # A forked child must not mint the ids its parent will mint.
+    global _used
+    _used = BATCH
+
+
+register_at_fork(after_in_child=_forget_random)
 
 cdef Py_ssize_t _MAX_LENGTH = MAX_REQUEST_ID_LENGTH
 cdef Py_ssize_t _MINTED = MINTED_REQUEST_ID_BYTES
@@ -41,9 +57,15 @@ def is_valid_request_id(value):
 
 
 def mint_request_id():
-    """A new request id: 32 lowercase hex digits from the OS random source."""
-    cdef bytes raw = urandom(_MINTED)
-    cdef const unsigned char* src = <const unsigned char*>PyBytes_AS_STRING(raw)
+    """A new request id: 32 lowercase hex digits from the OS random source (read in batches)."""
+    global _used
+    cdef bytes fresh
+    if _used + _MINTED > BATCH:
+        fresh = urandom(BATCH)
+        memcpy(_random, PyBytes_AS_STRING(fresh), BATCH)
+        _used = 0
+    cdef const unsigned char* src = &_random[_used]
+    _used += _MINTED
     cdef char out[64]
     cdef Py_ssize_t i
     for i in range(_MINTED):

@@ -2,7 +2,19 @@
 
 import os
 
-from .constants import MAX_REQUEST_ID_LENGTH, MINTED_REQUEST_ID_BYTES, REQUEST_ID_ALPHABET
+from .constants import MAX_REQUEST_ID_LENGTH, MINTED_REQUEST_ID_BYTES, RANDOM_BATCH_BYTES, REQUEST_ID_ALPHABET
+
+_random = b""
+_used = 0
+
+
+def _forget_random() -> None:
+    # A forked child must not mint the ids its parent will mint.
+    global _random, _used
+    _random, _used = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_random)
 
 
 def is_valid_request_id(value: bytes) -> bool:
@@ -13,8 +25,13 @@ def is_valid_request_id(value: bytes) -> bool:
 
 
 def mint_request_id() -> bytes:
-    """A new request id: 32 lowercase hex digits from the OS random source."""
-    return os.urandom(MINTED_REQUEST_ID_BYTES).hex().encode("ascii")
+    """A new request id: 32 lowercase hex digits from the OS random source (read in batches)."""
+    global _random, _used
+    if _used + MINTED_REQUEST_ID_BYTES > len(_random):
+        _random, _used = os.urandom(RANDOM_BATCH_BYTES), 0
+    raw = _random[_used : _used + MINTED_REQUEST_ID_BYTES]
+    _used += MINTED_REQUEST_ID_BYTES
+    return raw.hex().encode("ascii")
 
 
 def request_id_for(incoming: bytes | None) -> bytes:

@@ -11,6 +11,9 @@ REQUEST_ID_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 MINTED_REQUEST_ID_BYTES = 16
 """Random bytes in a minted request id (rendered as 32 lowercase hex digits)."""
 
+RANDOM_BATCH_BYTES = 4096
+"""Bytes read from the OS random source at once for minting ids: one system call per 256 ids."""
+
 WS_MAX_CONTROL_PAYLOAD = 125
 """WebSocket control frames carry at most 125 payload bytes."""
 

@@ -5,8 +5,6 @@ exchanges it waits in the pool. Nothing here awaits except opening a new connect
 """
 
 import asyncio
-import time
-from collections.abc import Callable
 from typing import Protocol
 
 import httptools
@@ -16,32 +14,47 @@ IDLE_REUSE_S = 4.0
 (uvicorn's default is 5 s), so a reused connection is not one the upstream is closing."""
 
 
-class Exchange(Protocol):
-    """What a connection reports to the exchange it carries."""
+MAX_RESPONSE_HEAD = 64 * 1024
+"""A response head longer than this is a broken upstream (502)."""
 
-    def response_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool, keep_alive: bool) -> None: ...
+
+class Exchange(Protocol):
+    """What a connection reports to the exchange it carries (and the pool to the one waiting for it)."""
+
+    def connected(self, connection: "UpstreamConnection") -> None: ...
+    def connect_failed(self, exc: BaseException) -> None: ...
+
+    def response_head(self, raw: bytes, keep_alive: bool) -> None: ...
     def response_body(self, data: bytes) -> None: ...
     def response_end(self) -> None: ...
+    def flush(self) -> None: ...
     def upgraded(self, rest: bytes) -> None: ...
     def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None: ...
     def upstream_paused(self, paused: bool) -> None: ...
 
 
 class UpstreamConnection(asyncio.Protocol):
-    """One connection to the upstream; ``exchange`` is the request it carries now (``None`` when idle)."""
+    """One connection to the upstream; ``exchange`` is the request it carries now (``None`` when idle).
+
+    httptools tracks the response's framing; the head's fields are read from its raw bytes by
+    the header-policy kernel in one call, so no Python runs per header.
+    """
 
     def __init__(self, pool: "ConnectionPool") -> None:
         self.pool = pool
+        self.loop = pool.loop
         self.transport: asyncio.Transport | None = None
         self.exchange: Exchange | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.chunked = False
+        self.head_buffer: bytearray | None = bytearray()
+        self.raw_head = b""
+        self.interim = False
         self.reused = False
         self.received = False
         self.closed = False
         self.idle_since = 0.0
         self.last_read = 0.0
+        self.waiting = False
         self.reading_paused = False
         self._timer: asyncio.TimerHandle | None = None
 
@@ -50,20 +63,25 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self.last_read = time.monotonic()
+        self.last_read = self.loop.time()
         self.received = True
+        exchange = self.exchange
+        if self.head_buffer is not None and not self._find_head(data):
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            exchange = self.exchange
             if exchange is not None:
                 exchange.upgraded(data[upgrade.args[0] :])
+            return
         except httptools.HttpParserError as exc:
             self._fail(f"the Streamlit upstream sent a malformed response ({exc})")
+            return
+        if exchange is not None:
+            exchange.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._stop_timer()
         self.pool.forget(self)
         if self.exchange is not None:
             self._fail("the Streamlit upstream closed the connection" if exc is None else f"the Streamlit upstream failed ({exc})")
@@ -77,37 +95,62 @@ class UpstreamConnection(asyncio.Protocol):
             self.exchange.upstream_paused(False)
 
     # httptools callbacks
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-        if len(name) == 17 and name.lower() == b"transfer-encoding":
-            self.chunked = value.strip().lower() == b"chunked"
-
     def on_headers_complete(self) -> None:
-        exchange = self.exchange
-        if exchange is not None:
-            exchange.response_head(self.parser.get_status_code(), self.headers, self.chunked, self.parser.should_keep_alive())
+        status = self.parser.get_status_code()
+        if status < 200 and status != 101:
+            self.interim = True  # 100/103: the gateway answers Expect itself; hints are dropped
+            return
+        if self.exchange is not None:
+            self.exchange.response_head(self.raw_head, self.parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
         if self.exchange is not None:
             self.exchange.response_body(body)
 
     def on_message_complete(self) -> None:
+        if self.interim:
+            self.interim = False
+            return
         if self.parser.should_upgrade():
             return  # a 101: the parser stops next, and the exchange takes the connection over
         exchange, self.exchange = self.exchange, None
-        self._stop_timer()
-        self.headers = []
-        self.chunked = False
+        self.waiting = False
+        self.head_buffer = bytearray()
         if exchange is not None:
             exchange.response_end()
 
+    def _find_head(self, data: bytes) -> bool:
+        """Keep the raw bytes of the final response head (interim 1xx heads skipped); False when broken."""
+        buffer = self.head_buffer
+        assert buffer is not None
+        if buffer:
+            buffer += data
+            data = bytes(buffer)
+        start = 0
+        while (end := data.find(b"\r\n\r\n", start)) >= 0:
+            code = data[start + 9 : start + 12]
+            if code[:1] != b"1" or code == b"101":
+                self.raw_head = data[start : end + 4]
+                self.head_buffer = None
+                return True
+            start = end + 4
+        if len(data) - start > MAX_RESPONSE_HEAD:
+            self._fail(f"the Streamlit upstream sent a response head over {MAX_RESPONSE_HEAD} bytes")
+            return False
+        if not buffer:
+            buffer += data
+        return True
+
     # used by the exchange
     def send(self, exchange: Exchange, data: bytes) -> None:
-        """Start carrying ``exchange``: write its head (and any body bytes so far), start the read timer."""
+        """Start carrying ``exchange``: write its head (and any body bytes so far), watch the read timeout."""
         self.exchange = exchange
         self.received = False
-        self.last_read = time.monotonic()
-        self._timer = self.pool.loop.call_later(self.pool.read_timeout_s, self._check_read)
+        self.waiting = True
+        self.last_read = self.loop.time()
+        if self._timer is None:
+            # One timer per connection, re-armed only when it fires: no timer work per request.
+            self._timer = self.loop.call_at(self.last_read + self.pool.read_timeout_s, self._check_read)
         self.transport.write(data)  # type: ignore[union-attr]
 
     def write(self, data: bytes) -> None:
@@ -119,7 +162,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self.closed or paused == self.reading_paused:
             return
         self.reading_paused = paused
-        self.last_read = time.monotonic()
+        self.last_read = self.loop.time()
         if paused:
             self.transport.pause_reading()  # type: ignore[union-attr]
         else:
@@ -128,22 +171,26 @@ class UpstreamConnection(asyncio.Protocol):
     def detach(self) -> None:
         """Stop reporting to the exchange."""
         self.exchange = None
-        self._stop_timer()
+        self.waiting = False
 
     def abort(self) -> None:
         """Drop the connection without completing what is on it (the upstream sees no complete request)."""
         self.detach()
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.transport is not None:
             self.transport.abort()
 
     def _check_read(self) -> None:
         self._timer = None
-        if self.exchange is None or self.closed:
+        if not self.waiting or self.closed:
             return
-        waited = time.monotonic() - self.last_read
-        if self.reading_paused or waited < self.pool.read_timeout_s:
-            self._timer = self.pool.loop.call_later(self.pool.read_timeout_s - (0 if self.reading_paused else waited), self._check_read)
+        timeout = self.pool.read_timeout_s
+        now = self.loop.time()
+        if self.reading_paused or now - self.last_read < timeout:
+            self._timer = self.loop.call_at((now if self.reading_paused else self.last_read) + timeout, self._check_read)
             return
         self._fail("the Streamlit upstream timed out", timed_out=True)
 
@@ -152,11 +199,6 @@ class UpstreamConnection(asyncio.Protocol):
         self.abort()
         if exchange is not None:
             exchange.upstream_failed(reason, timed_out=timed_out)
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 class ConnectionPool:
@@ -172,9 +214,9 @@ class ConnectionPool:
         self._opening: set[asyncio.Task[None]] = set()
         self.open_connections = 0
 
-    def acquire(self, ready: Callable[[UpstreamConnection], None], failed: Callable[[BaseException], None]) -> None:
-        """Call ``ready`` with a pooled connection now, or with a new one once open (``failed`` if it cannot open)."""
-        now = time.monotonic()
+    def acquire(self, exchange: Exchange) -> None:
+        """Hand ``exchange`` a pooled connection now, or a new one once open (``connect_failed`` if it cannot open)."""
+        now = self.loop.time()
         while self._idle:
             connection = self._idle.pop()
             if connection.closed:
@@ -183,34 +225,34 @@ class ConnectionPool:
                 connection.abort()
                 continue
             connection.reused = True
-            ready(connection)
+            exchange.connected(connection)
             return
-        task = self.loop.create_task(self._open(ready, failed))
+        task = self.loop.create_task(self._open(exchange))
         self._opening.add(task)
         task.add_done_callback(self._opening.discard)
 
-    def fresh(self, ready: Callable[[UpstreamConnection], None], failed: Callable[[BaseException], None]) -> None:
-        """Call ``ready`` with a new connection (a WebSocket never goes back to the pool)."""
-        task = self.loop.create_task(self._open(ready, failed))
+    def fresh(self, exchange: Exchange) -> None:
+        """Hand ``exchange`` a new connection (a WebSocket never goes back to the pool)."""
+        task = self.loop.create_task(self._open(exchange))
         self._opening.add(task)
         task.add_done_callback(self._opening.discard)
 
-    async def _open(self, ready: Callable[[UpstreamConnection], None], failed: Callable[[BaseException], None]) -> None:
+    async def _open(self, exchange: Exchange) -> None:
         try:
             _, connection = await asyncio.wait_for(
                 self.loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port), self.connect_timeout_s
             )
         except (OSError, asyncio.TimeoutError) as exc:
-            failed(exc)
+            exchange.connect_failed(exc)
             return
         self.open_connections += 1
-        ready(connection)
+        exchange.connected(connection)
 
     def release(self, connection: UpstreamConnection) -> None:
         """Take back a connection whose exchange ended cleanly."""
         if connection.closed:
             return
-        connection.idle_since = time.monotonic()
+        connection.idle_since = self.loop.time()
         connection.pause_reading(False)
         self._idle.append(connection)
 

@@ -85,7 +85,9 @@ class EdgeProtocol(asyncio.Protocol):
         self.headers: list[tuple[bytes, bytes]] = []
         self.expect_continue = False
         self.client_paused = False
+        self.trusted = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._deadline_at = 0.0
         self._awaiting_head = True
         self._head_started = False
         self._progress = False
@@ -101,11 +103,16 @@ class EdgeProtocol(asyncio.Protocol):
         self.server = get_local_addr(transport)  # type: ignore[arg-type]
         self.client = get_remote_addr(transport)  # type: ignore[arg-type]
         self.scheme = "https" if is_ssl(transport) else "http"  # type: ignore[arg-type]
+        # The peer is the peer for the whole connection: its trust is decided once.
+        self.trusted = self.gateway_config.policy.proxies.trusts(self.client[0] if self.client else None)
         self._arm_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)  # type: ignore[arg-type]
         self._cancel_deadline()
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         for item in (self.current, *self.queue):
             if isinstance(item, RequestResponseCycle):
                 if not item.response_complete:
@@ -196,18 +203,22 @@ class EdgeProtocol(asyncio.Protocol):
         self._awaiting_head = False
         if parser.should_upgrade() and self._websocket_upgrade():
             return  # handled once the parser stops at the upgrade
-        parsed = httptools.parse_url(self.url)
-        raw_path = parsed.path
+        url = self.url
+        if url[:1] == b"/" and b"?" not in url and b"#" not in url:
+            raw_path, query = url, b""  # the common origin-form target needs no URL parser
+        else:
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path, parsed.query or b""
         path = raw_path.decode("ascii")
         if "%" in path:
             path = urllib.parse.unquote(path)
         keep_alive = version != "1.0" and parser.should_keep_alive() and not parser.should_upgrade()
         upstream_path = self.gateway.proxied(path, raw_path) if self.splices else None
         if upstream_path is not None:
-            target = self.url if upstream_path == raw_path else _target(upstream_path, parsed.query)
+            target = url if upstream_path == raw_path else _target(upstream_path, query)
             item: HttpSplice | RequestResponseCycle = self._splice(parser.get_method(), target, version, keep_alive)
         else:
-            item = self._cycle(path, raw_path, parsed.query or b"", version, keep_alive)
+            item = self._cycle(path, raw_path, query, version, keep_alive)
         self.receiving = item
         if self.current is None:
             self.current = item
@@ -251,7 +262,7 @@ class EdgeProtocol(asyncio.Protocol):
         policy = self.gateway_config.policy
         client_host = self.client[0] if self.client else None
         head, request_id = upstream_head(method, target, self.headers, client_host, self.scheme, False,
-                                         policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, chunked)  # fmt: skip
+                                         self.trusted, policy.allowlist, self.upstream.host_header, chunked)  # fmt: skip
         self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
         declared = int(next(v for n, v in self.headers if n == b"content-length")) if has_body and not chunked else None
@@ -342,7 +353,7 @@ class EdgeProtocol(asyncio.Protocol):
         policy = self.gateway_config.policy
         client_host = self.client[0] if self.client else None
         head, request_id = upstream_head(self.parser.get_method(), target, self.headers, client_host, self.scheme, True,
-                                         policy.proxies.trusts(client_host), policy.allowlist, self.upstream.host_header, False)  # fmt: skip
+                                         self.trusted, policy.allowlist, self.upstream.host_header, False)  # fmt: skip
         self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
         self.parser = None  # type: ignore[assignment]  # from here on the connection carries frames
@@ -425,17 +436,22 @@ class EdgeProtocol(asyncio.Protocol):
 
     # deadlines, rejects, shutdown
     def _arm_deadline(self) -> None:
-        self._cancel_deadline()
-        self._deadline = self.loop.call_later(self.gateway_config.head.read_timeout_s, self._deadline_passed)
+        # One timer per connection, re-armed only when it fires: no timer work per request.
+        self._deadline_at = self.loop.time() + self.gateway_config.head.read_timeout_s
+        if self._deadline is None:
+            self._deadline = self.loop.call_at(self._deadline_at, self._deadline_passed)
 
     def _cancel_deadline(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadline_at = 0.0
 
     def _deadline_passed(self) -> None:
         self._deadline = None
-        if self.transport.is_closing() or not self._awaiting_head or self.current is not None:
+        if self._deadline_at == 0.0 or self.transport.is_closing():
+            return
+        if self.loop.time() < self._deadline_at:
+            self._deadline = self.loop.call_at(self._deadline_at, self._deadline_passed)
+            return
+        if not self._awaiting_head or self.current is not None:
             return  # a response is going out; its end re-arms the deadline
         if self._head_started:
             timeout = self.gateway_config.head.read_timeout_s

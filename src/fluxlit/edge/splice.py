@@ -28,7 +28,7 @@ LAST_CHUNK = b"0\r\n\r\n"
 class HttpSplice:
     """One proxied HTTP request; the edge feeds it the client's body, the upstream connection its response."""
 
-    __slots__ = ("_body_timer", "_pending_size", "chunked_in", "chunked_out", "client_http11", "connection", "declared", "edge", "expect_continue",
+    __slots__ = ("_body_timer", "_out", "_pending_size", "chunked_in", "chunked_out", "client_http11", "connection", "declared", "edge", "expect_continue",
                  "finished", "has_body", "head", "is_head", "keep_alive", "last_body", "limit", "pending", "record", "request_done",
                  "request_id", "response_complete", "response_started", "retried", "upstream_keep_alive")  # fmt: skip
 
@@ -48,6 +48,7 @@ class HttpSplice:
         self.limit = BodyLimit(edge.gateway_config.body_cap)
         self.connection: UpstreamConnection | None = None
         self.pending: list[bytes] | None = []
+        self._out: list[bytes] | None = None
         self._pending_size = 0
         self._body_timer = None
         self.last_body = 0.0
@@ -70,7 +71,7 @@ class HttpSplice:
                 self.edge.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.last_body = time.monotonic()
             self._body_timer = self.edge.loop.call_later(self.edge.gateway_config.body_read_timeout_s, self._check_body)
-        self.edge.pool.acquire(self._connected, self._connect_failed)
+        self.edge.pool.acquire(self)
 
     def body(self, data: bytes) -> None:
         """Client body bytes (de-chunked by the parser)."""
@@ -107,21 +108,24 @@ class HttpSplice:
             self.connection.pause_reading(paused)
 
     # reported by the upstream connection
-    def response_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool, keep_alive: bool) -> None:
-        """The upstream's status and headers: rewrite them for the client."""
+    def response_head(self, raw: bytes, keep_alive: bool) -> None:
+        """The upstream's raw response head: rewritten for the client by the header-policy kernel."""
+        status, head, self.chunked_out, self.keep_alive = downstream_head(
+            raw, self.request_id, self.edge.default_headers(), self.keep_alive, self.client_http11, self.is_head
+        )
+        if status == 0:
+            self._drop_upstream()
+            self.upstream_failed("the Streamlit upstream sent a malformed response head")
+            return
         self.response_started = True
         if self.record is not None:
             self.record.status = status
         self.upstream_keep_alive = keep_alive and not self.is_head
-        bodiless = self.is_head or status in (204, 304) or status < 200
-        has_length = not chunked and any(name.lower() == b"content-length" for name, _ in headers)
-        if not bodiless and not has_length:
-            self.chunked_out = self.client_http11
-            self.keep_alive = self.keep_alive and self.client_http11
-        head = downstream_head(status, headers, self.request_id, self.edge.default_headers(), self.chunked_out, self.keep_alive)
-        self.edge.transport.write(head)
+        # Held until the read that carried it is handled, so head and first body bytes leave in one write.
+        self._out = [head]
         if self.is_head:
             # httptools cannot be told a response to HEAD has no body: end it here, do not reuse the connection.
+            self.flush()
             self._drop_upstream()
             self.response_complete = True
             self._finish(failed=False)
@@ -130,12 +134,26 @@ class HttpSplice:
         """Response body bytes (de-chunked by the parser), re-framed for the client when chunked."""
         if self.record is not None:
             self.record.bytes_sent += len(data)
-        self.edge.transport.write(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_out else data)
+        piece = b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_out else data
+        if self._out is not None:
+            self._out.append(piece)
+        else:
+            self.edge.transport.write(piece)
+
+    def flush(self) -> None:
+        """Write what the last upstream read produced for the client."""
+        out, self._out = self._out, None
+        if out:
+            self.edge.transport.writelines(out)
 
     def response_end(self) -> None:
         """The upstream's response is complete: the connection goes back to the pool if it can carry another."""
         if self.chunked_out:
-            self.edge.transport.write(LAST_CHUNK)
+            if self._out is not None:
+                self._out.append(LAST_CHUNK)
+            else:
+                self.edge.transport.write(LAST_CHUNK)
+        self.flush()
         self.response_complete = True
         connection, self.connection = self.connection, None
         if connection is not None:
@@ -174,7 +192,8 @@ class HttpSplice:
         self.edge.pause_client(paused)
 
     # internals
-    def _connected(self, connection: UpstreamConnection) -> None:
+    def connected(self, connection: UpstreamConnection) -> None:
+        """The pool's connection for this request: send the head and any body bytes held so far."""
         if self.finished:
             self.edge.pool.release(connection)
             return
@@ -184,7 +203,8 @@ class HttpSplice:
         if self._pending_size > PENDING_HIGH_WATER:
             self.edge.pause_client(False)
 
-    def _connect_failed(self, exc: BaseException) -> None:
+    def connect_failed(self, exc: BaseException) -> None:
+        """No connection could be opened: 502."""
         if self.finished:
             return
         reason = self.edge.upstream.unavailable_reason() or (
@@ -199,7 +219,7 @@ class HttpSplice:
             return False
         self.retried = True
         self.pending = []
-        self.edge.pool.acquire(self._connected, self._connect_failed)
+        self.edge.pool.acquire(self)
         return True
 
     def _forward(self, data: bytes) -> None:

@@ -73,30 +73,34 @@ class WebSocketSplice:
 
     def start(self) -> None:
         """Open a connection of its own to the upstream and send the handshake."""
-        self.edge.pool.fresh(self._connected, self._connect_failed)
+        self.edge.pool.fresh(self)
 
     # the handshake, reported by the upstream connection
-    def _connected(self, connection: UpstreamConnection) -> None:
+    def connected(self, connection: UpstreamConnection) -> None:
+        """A connection of its own: send the handshake."""
         if self.finished:
             connection.abort()
             return
         self._connection = connection
         connection.send(self, self.head)
 
-    def _connect_failed(self, exc: BaseException) -> None:
+    def connect_failed(self, exc: BaseException) -> None:
+        """The upstream cannot be reached: 502."""
         reason = self.edge.upstream.unavailable_reason() or f"cannot reach the Streamlit upstream ({type(exc).__name__})"
         self.upstream_failed(reason)
 
-    def response_head(self, status: int, headers: list[tuple[bytes, bytes]], chunked: bool, keep_alive: bool) -> None:
+    def response_head(self, raw: bytes, keep_alive: bool) -> None:
         """The upstream's answer to the handshake: 101 is relayed once the parser stops; anything else denies."""
+        status, head, _, _ = downstream_head(raw, self.request_id, self.edge.default_headers(), True, True, False)
         if status != 101:
-            self._deny(status, f"Streamlit refused the WebSocket ({status})")
+            self._deny(502 if status == 0 else status, f"Streamlit refused the WebSocket ({status})")
             return
-        compressed = any(n.lower() == b"sec-websocket-extensions" and b"permessage-deflate" in v.lower() for n, v in headers)
+        # Extensions are negotiated end to end; with permessage-deflate, RSV1 marks compressed messages.
+        compressed = b"permessage-deflate" in raw.lower()
         max_message = self.edge.gateway_config.ws_max_message
         self.client_frames = FrameInspector(masked=True, max_message=max_message, allow_rsv1=compressed)
         self.upstream_frames = FrameInspector(masked=False, allow_rsv1=compressed)
-        self.edge.transport.write(downstream_head(101, headers, self.request_id, self.edge.default_headers(), False, True))
+        self.edge.transport.write(head)
 
     def upgraded(self, rest: bytes) -> None:
         """The upstream switched protocols: from here on both connections carry frames."""
@@ -122,6 +126,9 @@ class WebSocketSplice:
 
     def response_end(self) -> None:
         """End of a denial."""
+
+    def flush(self) -> None:
+        """The handshake's answer is written as soon as it is known."""
 
     def upstream_paused(self, paused: bool) -> None:
         """Backpressure during the handshake: nothing to do."""

@@ -23,6 +23,9 @@ from .ws_relay import relay_websocket
 
 log = logging.getLogger("fluxlit.gateway")
 
+PROXIED_CACHE_SIZE = 4096
+"""Routing decisions the edge remembers, by raw path (the path decides alone)."""
+
 OpsEndpoint = Callable[[Send, bytes], Awaitable[None]]
 
 DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch.HEALTHZ: "ops", Dispatch.READYZ: "ops"}
@@ -50,6 +53,7 @@ class Gateway:
         self.upstream = upstream
         self.config = upstream.config
         self.spliced = 0
+        self._proxied: dict[bytes, bytes | None] = {}
         """Requests and WebSockets the edge has spliced (the fast lane), for the debug snapshot."""
         self.router = Router(settings.root_path, settings.api_mount_path)
         configure_logging(settings)
@@ -91,10 +95,17 @@ class Gateway:
     def proxied(self, path: str, raw_path: bytes) -> bytes | None:
         """The upstream path when a request for ``path`` goes to Streamlit, else ``None`` (the edge asks
         before any ASGI message exists)."""
+        cached = self._proxied.get(raw_path, False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
         if path in self._ops:
-            return None
-        route = self.router.route(path, raw_path)
-        return route.raw_path if route.dispatch is Dispatch.STREAMLIT else None
+            upstream_path = None
+        else:
+            route = self.router.route(path, raw_path)
+            upstream_path = route.raw_path if route.dispatch is Dispatch.STREAMLIT else None
+        if len(self._proxied) < PROXIED_CACHE_SIZE:
+            self._proxied[raw_path] = upstream_path
+        return upstream_path
 
     def open_record(self, scope: Scope | None, request_id: bytes, dispatch: str) -> Exchange | None:
         """An observer record for a request the edge serves itself (``None`` when nothing observes)."""
