@@ -180,3 +180,11 @@ def test_upstream_read_timeout_gives_502(recording_upstream: str, lane: str) -> 
         assert response.status_code == 502 and "timed out" in response.text
     finally:
         gateway.proc.stop()
+
+
+def test_an_upload_answered_before_its_body_ends_is_read_to_the_end_not_reset(proxied_gateway) -> None:
+    with httpx.Client(timeout=30) as client:
+        early = client.post(proxied_gateway.url + "/early", content=_stream(8 * MiB), headers={"content-length": str(8 * MiB)})
+        assert early.status_code == 200 and early.text == "early"
+        after = client.get(proxied_gateway.url + "/echo/after")
+    assert after.status_code == 200 and after.json()["raw_path"] == "/echo/after"

@@ -5,6 +5,7 @@ Run as ``python upstream_server.py PORT``. Routes:
   ANY  /echo/...                   JSON of method, raw path, query and the request headers as received
   GET  /bytes?n=N                  N bytes, streamed in 64 KiB chunks
   POST /sink                       reads the body as a stream and answers its size and SHA-256
+  POST /early                      answers at once, without reading the body
   GET  /gzip                       a gzip-encoded body with Content-Encoding: gzip
   GET  /slow?s=S                   answers after S seconds
   WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers
@@ -64,6 +65,10 @@ async def sink(request: web.Request) -> web.Response:
         digest.update(chunk)
         size += len(chunk)
     return web.json_response({"size": size, "sha256": digest.hexdigest()})
+
+
+async def early(request: web.Request) -> web.Response:
+    return web.Response(text="early")
 
 
 async def gzipped(request: web.Request) -> web.Response:
@@ -126,6 +131,7 @@ def make_app() -> web.Application:
     app.router.add_get("/bytes", many_bytes)
     app.router.add_post("/sink", sink)
     app.router.add_get("/slow", slow)
+    app.router.add_post("/early", early)
     app.router.add_get("/gzip", gzipped)
     app.router.add_get("/_stcore/stream", websocket)
     app.router.add_get("/ws", websocket)

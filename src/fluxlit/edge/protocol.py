@@ -242,6 +242,8 @@ class EdgeProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         self._progress = self._awaiting_head = True
         item = self.receiving
+        if self.current is None:
+            self._arm_deadline()  # the body of a request answered early has been read: idle now
         if type(item) is HttpSplice:
             item.end_of_body()
         elif item is not None and not item.response_complete:

@@ -74,11 +74,15 @@ class HttpSplice:
         self.edge.pool.acquire(self)
 
     def body(self, data: bytes) -> None:
-        """Client body bytes (de-chunked by the parser)."""
-        if self.finished:
-            return
+        """Client body bytes (de-chunked by the parser); after an early answer they are read and dropped."""
         if self.limit.feed(len(data)):
-            self._refuse(413, too_large_reason(self.limit.cap))
+            if self.finished:
+                self.edge.transport.close()  # still sending past the cap after its answer
+            else:
+                self._refuse(413, too_large_reason(self.limit.cap))
+            return
+        if self.finished:
+            self.last_body = time.monotonic()
             return
         self.last_body = time.monotonic()
         self._forward(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_in else data)
@@ -92,12 +96,14 @@ class HttpSplice:
 
     def client_gone(self) -> None:
         """The client closed its connection."""
+        self._stop_body_timer()
         if not self.finished:
             self._drop_upstream()
             self._finish(failed=False)
 
     def abort(self) -> None:
         """The client's bytes turned out malformed: the upstream must never see a complete request."""
+        self._stop_body_timer()
         if not self.finished:
             self._drop_upstream()
             self._finish(failed=False)
@@ -161,8 +167,8 @@ class HttpSplice:
                 self.edge.pool.release(connection)
             else:
                 connection.abort()
-        if not self.request_done:
-            self.keep_alive = False  # the rest of the client's body has nowhere to go
+        # An answer before the whole body (an upstream that does not read it): the rest of the body
+        # is read and dropped, as the body timer allows, so the client is not reset mid-upload.
         self._finish(failed=False)
 
     def upgraded(self, rest: bytes) -> None:
@@ -233,13 +239,16 @@ class HttpSplice:
 
     def _check_body(self) -> None:
         self._body_timer = None
-        if self.request_done or self.finished:
+        if self.request_done:
             return
         timeout = self.edge.gateway_config.body_read_timeout_s
         waited = time.monotonic() - self.last_body
         if self.edge.client_paused or waited < timeout:
             # Paused by the gateway itself (upstream backpressure): the client is not the slow one.
             self._body_timer = self.edge.loop.call_later(timeout if self.edge.client_paused else timeout - waited, self._check_body)
+            return
+        if self.finished:
+            self.edge.transport.close()  # the rest of an answered request's body stopped coming
             return
         self._refuse(408, stalled_reason(timeout))
 
@@ -278,7 +287,8 @@ class HttpSplice:
         if self.finished:
             return
         self.finished = True
-        self._stop_body_timer()
+        if self.request_done or not self.keep_alive:
+            self._stop_body_timer()
         if self.record is not None:
             self.record.__exit__(RuntimeError if failed else None, None, None)
         self.edge.item_done(self)
