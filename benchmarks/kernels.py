@@ -118,7 +118,7 @@ class HeaderPolicy:
 
     def time_upstream_head(self, implementation: str) -> None:
         self.kernel.upstream_head(
-            b"GET", b"/static/js/index.js", BROWSER_REQUEST, "203.0.113.9", "https", False, False, None, b"127.0.0.1:8501", False
+            b"GET", b"/static/js/index.js", BROWSER_REQUEST, "203.0.113.9", "https", False, False, None, b"127.0.0.1:8501"
         )
 
     def time_downstream_head(self, implementation: str) -> None:

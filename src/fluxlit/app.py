@@ -70,7 +70,7 @@ class FluxLit:
                 upstream = Upstream(config, self.settings.streamlit_upstream)
             else:
                 upstream = Upstream(config, f"http://127.0.0.1:{free_loopback_port()}", managed=True)
-            self._gateway = Gateway(self._call_api, self.settings, upstream)
+            self._gateway = Gateway(self.api, self.settings, upstream)
         return self._gateway
 
     def target(self) -> Target:
@@ -80,9 +80,6 @@ class FluxLit:
         if self.settings.app:
             return parse_target(self.settings.app, Path.cwd())
         return infer_target(self, self.created_in)
-
-    async def _call_api(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.api(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

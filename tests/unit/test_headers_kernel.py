@@ -88,8 +88,8 @@ def test_twins_agree_on_head_problems(headers, version: str, max_bytes: int, max
 
 
 def upstream(kernel, headers, *, target: bytes = b"/", client: str | None = "203.0.113.9", scheme: str = "http",
-             websocket: bool = False, trusted: bool = False, allowlist=None, chunked: bool = False) -> tuple[bytes, bytes]:  # fmt: skip
-    return kernel.upstream_head(b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"streamlit.internal:8501", chunked)
+             websocket: bool = False, trusted: bool = False, allowlist=None) -> tuple[bytes, bytes]:  # fmt: skip
+    return kernel.upstream_head(b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"streamlit.internal:8501")[:2]
 
 
 def raw_head(status: int, headers) -> bytes:
@@ -139,7 +139,8 @@ def test_upstream_head_drops_hop_by_hop_and_connection_named_headers(kernel) -> 
          (b"http2-settings", b"AAA"), (b"accept", b"*/*")],
     )  # fmt: skip
     names = [name.lower() for name, _ in parse(head)[1]]
-    assert names == [b"host", b"accept", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-request-id"]
+    # The client's Transfer-Encoding is dropped; the gateway re-frames the body and says so last.
+    assert names == [b"host", b"accept", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-request-id", b"transfer-encoding"]
 
 
 def test_upstream_head_replaces_untrusted_forwarding_headers_with_the_socket(kernel) -> None:
@@ -184,10 +185,27 @@ def test_websocket_upgrade_keeps_its_handshake_past_the_allowlist(kernel) -> Non
 
 
 def test_a_chunked_body_is_announced_once_whatever_the_client_sent(kernel) -> None:
-    head, _ = upstream(kernel, [(b"host", b"h"), (b"transfer-encoding", b"gzip, chunked")], chunked=True)
+    head, _ = upstream(kernel, [(b"host", b"h"), (b"transfer-encoding", b"gzip, chunked")])
     assert field(head, b"transfer-encoding") == [b"chunked"]
-    plain, _ = upstream(kernel, [(b"host", b"h"), (b"transfer-encoding", b"chunked")])
-    assert not field(plain, b"transfer-encoding")
+    plain, _ = upstream(kernel, [(b"host", b"h"), (b"content-length", b"3")])
+    assert not field(plain, b"transfer-encoding") and field(plain, b"content-length") == [b"3"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "framing"),
+    [
+        ([], (0, False)),
+        ([(b"content-length", b"0")], (0, False)),
+        ([(b"Content-Length", b"1234")], (1234, False)),
+        ([(b"transfer-encoding", b"chunked")], (-1, False)),
+        ([(b"content-length", b"5"), (b"expect", b"100-Continue")], (5, True)),
+        ([(b"expect", b"something-else")], (0, False)),
+    ],
+    ids=["none", "empty", "length", "chunked", "expect-continue", "other-expect"],
+)
+def test_upstream_head_reports_the_body_framing_and_expect(kernel, headers, framing: tuple[int, bool]) -> None:
+    result = kernel.upstream_head(b"POST", b"/", [(b"host", b"h"), *headers], None, "http", False, False, None, b"d")
+    assert result[2:] == framing
 
 
 def test_upstream_head_withholds_credentials_streamlit_has_no_use_for(kernel) -> None:
@@ -264,11 +282,11 @@ def upstream_outcome(kernel_name: str, args: tuple):
     result = outcome(kernel_name, "upstream_head", *args)
     if isinstance(result, str):
         return result
-    head, request_id = result
+    head, request_id, *framing = result
     incoming = next((value for name, value in args[2] if name.lower() == b"x-request-id"), None)
     if request_id == incoming:
         return result
-    return head.replace(b"\r\nX-Request-ID: " + request_id + b"\r\n", b"\r\nX-Request-ID: <minted>\r\n"), b"<minted>"
+    return head.replace(b"\r\nX-Request-ID: " + request_id + b"\r\n", b"\r\nX-Request-ID: <minted>\r\n"), b"<minted>", *framing
 
 
 request_ids = st.one_of(st.just(b"client-42"), st.binary(max_size=12), st.just(b"r" * 129))
@@ -284,12 +302,11 @@ request_ids = st.one_of(st.just(b"client-42"), st.binary(max_size=12), st.just(b
     st.booleans(),
     st.booleans(),
     st.sampled_from([None, frozenset(), frozenset({b"x-custom", b"x-other"})]),
-    st.booleans(),
 )
-def test_twins_agree_on_upstream_heads(headers, incoming, target, client, scheme, websocket, trusted, allowlist, chunked) -> None:
+def test_twins_agree_on_upstream_heads(headers, incoming, target, client, scheme, websocket, trusted, allowlist) -> None:
     if incoming is not None:
         headers = [*headers, (b"X-Request-ID", incoming)]
-    args = (b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"fallback:8501", chunked)
+    args = (b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"fallback:8501")
     assert upstream_outcome("pure", args) == upstream_outcome("compiled", args)
 
 

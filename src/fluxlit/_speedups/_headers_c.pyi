@@ -29,9 +29,8 @@ def upstream_head(
     trusted: bool,
     allowlist: frozenset[bytes] | None,
     default_host: bytes,
-    chunked: bool,
-) -> tuple[bytes, bytes]:
-    """The upstream request head as bytes, and the request id (see ``_headers_py.upstream_head``)."""
+) -> tuple[bytes, bytes, int, bool]:
+    """The upstream request head, the request id, the body's framing and Expect (see ``_headers_py.upstream_head``)."""
 
 def downstream_response_headers(headers: HeaderPairs, request_id: bytes) -> Headers:
     """Upstream response headers for the client: hop-by-hop out, the request id in."""

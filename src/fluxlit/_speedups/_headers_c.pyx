@@ -40,6 +40,8 @@ cdef enum:
     F_TRANSFER_ENCODING = 2048
     F_CONTENT_LENGTH = 4096
     F_HOP_OR_OWNED = F_HOP | F_RESPONSE_OWNED
+    F_EXPECT = 8192
+    F_FRAMING = F_CONTENT_LENGTH | F_TRANSFER_ENCODING | F_EXPECT
 
 
 cdef dict _flags_by_name():
@@ -62,6 +64,7 @@ cdef dict _flags_by_name():
     mark([REQUEST_ID], F_REQUEST_ID)
     mark([b"transfer-encoding"], F_TRANSFER_ENCODING)
     mark([b"content-length"], F_CONTENT_LENGTH)
+    mark([b"expect"], F_EXPECT)
     return table
 
 
@@ -191,8 +194,24 @@ cdef set _extra_tokens(object headers):
     return extra
 
 
-cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags, bint trusted, allowlist, bint handshake):
-    # The header pass both lanes share (see ``_headers_py._upstream_pairs``).
+cdef class _Framing:
+    cdef long long length
+    cdef bint expect
+
+
+cdef inline long long _digits(bytes value):
+    cdef const char* p = PyBytes_AS_STRING(value)
+    cdef Py_ssize_t i
+    cdef long long n = 0
+    for i in range(PyBytes_GET_SIZE(value)):
+        if 48 <= p[i] <= 57 and n < (1LL << 58):
+            n = n * 10 + (p[i] - 48)
+    return n if n < (1LL << 60) else (1LL << 60)
+
+
+cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags, bint trusted, allowlist, bint handshake, _Framing framing=None):
+    # The header pass both lanes share (see ``_headers_py._upstream_pairs``); with ``framing`` it
+    # also notes the body's framing (see ``_headers_py._framing``).
     cdef set extra = _extra_tokens(headers)
     cdef list chain = []
     cdef dict claimed = {}
@@ -204,6 +223,13 @@ cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags
     for raw_name, value in headers:
         name = _lower(raw_name)
         flags = _flags(name)
+        if framing is not None and flags & F_FRAMING:
+            if flags & F_CONTENT_LENGTH:
+                framing.length = _digits(value)
+            elif flags & F_TRANSFER_ENCODING:
+                framing.length = -1
+            else:
+                framing.expect = value.lower() == b"100-continue"
         if flags & F_HOST:
             if host is None:
                 host = value
@@ -275,10 +301,11 @@ def upstream_head(
     bint trusted,
     allowlist,
     bytes default_host,
-    bint chunked,
 ):
-    """The upstream request head as bytes, and the request id (see ``_headers_py.upstream_head``)."""
-    cdef tuple found = _upstream_pairs(headers, client_host, scheme, F_HOP, trusted, allowlist, websocket)
+    """The upstream request head, the request id, the body's framing and Expect (see ``_headers_py.upstream_head``)."""
+    cdef _Framing framing = _Framing.__new__(_Framing)
+    cdef tuple found = _upstream_pairs(headers, client_host, scheme, F_HOP, trusted, allowlist, websocket, framing)
+    cdef bint chunked = framing.length < 0
     cdef bytes request_id = request_id_for(found[2])
     cdef list lines = [method, b" ", target, b" HTTP/1.1\r\n"]
     if found[1] is None:
@@ -292,7 +319,7 @@ def upstream_head(
     elif chunked:
         lines.append(b"Transfer-Encoding: chunked\r\n")
     lines.append(b"\r\n")
-    return b"".join(lines), request_id
+    return b"".join(lines), request_id, framing.length, framing.expect
 
 
 def downstream_response_headers(headers, bytes request_id):

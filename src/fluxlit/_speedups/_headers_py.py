@@ -179,17 +179,20 @@ def upstream_head(
     trusted: bool,
     allowlist: frozenset[bytes] | None,
     default_host: bytes,
-    chunked: bool,
-) -> tuple[bytes, bytes]:
-    """The upstream request head as bytes, and the request id (the client's when valid, else minted).
+) -> tuple[bytes, bytes, int, bool]:
+    """The upstream request head as bytes, the request id (the client's when valid, else minted),
+    the body's framing (``-1`` chunked, else the Content-Length, 0 for none) and whether the client
+    expects ``100 Continue``, all from one pass over the client's headers.
 
-    The same policy as ``upstream_request_headers`` in one pass over the client's headers; the
-    request target goes as received. A WebSocket handshake keeps its ``Sec-WebSocket-*`` headers and
-    gets ``Connection: Upgrade``; a chunked body is re-framed, so ``Transfer-Encoding: chunked``
-    is set here; a request without ``Host`` (HTTP/1.0) gets ``default_host``.
+    The same policy as ``upstream_request_headers``; the request target goes as received. A
+    WebSocket handshake keeps its ``Sec-WebSocket-*`` headers and gets ``Connection: Upgrade``; a
+    chunked body is re-framed, so ``Transfer-Encoding: chunked`` is set here; a request without
+    ``Host`` (HTTP/1.0) gets ``default_host``.
     """
     pairs, host, incoming_id = _upstream_pairs(headers, client_host, scheme, True if websocket else None, trusted, allowlist)
     request_id = request_id_for(incoming_id)
+    length, expect = _framing(headers)
+    chunked = length < 0
     lines = [method, b" ", target, b" HTTP/1.1\r\n"]
     if host is None:
         lines += [b"Host: ", default_host, b"\r\n"]
@@ -201,7 +204,30 @@ def upstream_head(
     elif chunked:
         lines.append(b"Transfer-Encoding: chunked\r\n")
     lines.append(b"\r\n")
-    return b"".join(lines), request_id
+    return b"".join(lines), request_id, length, expect
+
+
+def _digits(value: bytes) -> int:
+    # The server's parser has refused malformed lengths already; anything else reads as its digits,
+    # saturating far above any body cap.
+    number = 0
+    for byte in value:
+        if 48 <= byte <= 57 and number < 1 << 58:
+            number = number * 10 + byte - 48
+    return min(number, 1 << 60)
+
+
+def _framing(headers: Headers) -> tuple[int, bool]:
+    length, expect = 0, False
+    for name, value in headers:
+        name = name.lower()
+        if name == b"content-length":
+            length = _digits(value)
+        elif name == b"transfer-encoding":
+            length = -1
+        elif name == b"expect":
+            expect = value.lower() == b"100-continue"
+    return length, expect
 
 
 def downstream_response_headers(headers: HeaderPairs, request_id: bytes) -> Headers:

@@ -46,7 +46,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.exchange: Exchange | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.head_buffer: bytearray | None = bytearray()
+        self.head_buffer: bytes | None = b""
         self.raw_head = b""
         self.interim = False
         self.reused = False
@@ -115,21 +115,17 @@ class UpstreamConnection(asyncio.Protocol):
             return  # a 101: the parser stops next, and the exchange takes the connection over
         exchange, self.exchange = self.exchange, None
         self.waiting = False
-        self.head_buffer = bytearray()
+        self.head_buffer = b""
         if exchange is not None:
             exchange.response_end()
 
     def _find_head(self, data: bytes) -> bool:
         """Keep the raw bytes of the final response head (interim 1xx heads skipped); False when broken."""
-        buffer = self.head_buffer
-        assert buffer is not None
-        if buffer:
-            buffer += data
-            data = bytes(buffer)
+        if self.head_buffer:
+            data = self.head_buffer + data
         start = 0
         while (end := data.find(b"\r\n\r\n", start)) >= 0:
-            code = data[start + 9 : start + 12]
-            if code[:1] != b"1" or code == b"101":
+            if data[start + 9 : start + 10] != b"1" or data[start + 9 : start + 12] == b"101":
                 self.raw_head = data[start : end + 4]
                 self.head_buffer = None
                 return True
@@ -137,8 +133,7 @@ class UpstreamConnection(asyncio.Protocol):
         if len(data) - start > MAX_RESPONSE_HEAD:
             self._fail(f"the Streamlit upstream sent a response head over {MAX_RESPONSE_HEAD} bytes")
             return False
-        if not buffer:
-            buffer += data
+        self.head_buffer = data[start:]
         return True
 
     # used by the exchange
@@ -253,7 +248,8 @@ class ConnectionPool:
         if connection.closed:
             return
         connection.idle_since = self.loop.time()
-        connection.pause_reading(False)
+        if connection.reading_paused:
+            connection.pause_reading(False)
         self._idle.append(connection)
 
     def forget(self, connection: UpstreamConnection) -> None:

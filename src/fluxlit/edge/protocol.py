@@ -86,6 +86,8 @@ class EdgeProtocol(asyncio.Protocol):
         self.expect_continue = False
         self.client_paused = False
         self.trusted = False
+        self.client_host: str | None = None
+        self.allowlist = gateway.config.policy.allowlist
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_at = 0.0
         self._awaiting_head = True
@@ -104,7 +106,8 @@ class EdgeProtocol(asyncio.Protocol):
         self.client = get_remote_addr(transport)  # type: ignore[arg-type]
         self.scheme = "https" if is_ssl(transport) else "http"  # type: ignore[arg-type]
         # The peer is the peer for the whole connection: its trust is decided once.
-        self.trusted = self.gateway_config.policy.proxies.trusts(self.client[0] if self.client else None)
+        self.client_host = self.client[0] if self.client else None
+        self.trusted = self.gateway_config.policy.proxies.trusts(self.client_host)
         self._arm_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -194,7 +197,7 @@ class EdgeProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         self._progress = True
         self._head_started = False
-        self._cancel_deadline()
+        self._deadline_at = 0.0  # the head is complete
         parser = self.parser
         version = parser.get_http_version()
         limits = self.gateway_config.head
@@ -252,24 +255,18 @@ class EdgeProtocol(asyncio.Protocol):
 
     # lanes
     def _splice(self, method: bytes, target: bytes, version: str, keep_alive: bool) -> HttpSplice:
-        chunked = has_body = False
-        expect = False
-        for name, value in self.headers:
-            if name == b"content-length":
-                has_body = value != b"0"
-            elif name == b"transfer-encoding":
-                has_body = chunked = True
-            elif name == b"expect":
-                expect = value.lower() == b"100-continue"
-        policy = self.gateway_config.policy
-        client_host = self.client[0] if self.client else None
-        head, request_id = upstream_head(method, target, self.headers, client_host, self.scheme, False,
-                                         self.trusted, policy.allowlist, self.upstream.host_header, chunked)  # fmt: skip
+        head, request_id, length, expect = upstream_head(method, target, self.headers, self.client_host, self.scheme, False,
+                                                         self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
         self.gateway.spliced += 1
-        record = self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
-        declared = int(next(v for n, v in self.headers if n == b"content-length")) if has_body and not chunked else None
-        return HttpSplice(self, head, request_id, has_body=has_body, chunked=chunked, declared=declared, http11=version == "1.1",
-                          keep_alive=keep_alive, is_head=method == b"HEAD", expect_continue=expect, record=record)  # fmt: skip
+        record = None if self.gateway.observer is None else self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
+        splice = HttpSplice(self, head, request_id, length, keep_alive, record)
+        if version != "1.1":
+            splice.client_http11 = False
+        if method == b"HEAD":
+            splice.is_head = True
+        if expect:
+            splice.expect_continue = True
+        return splice
 
     def _start(self, item: "HttpSplice | RequestResponseCycle") -> None:
         if type(item) is HttpSplice:
@@ -352,10 +349,8 @@ class EdgeProtocol(asyncio.Protocol):
             self._asgi_websocket(rest)
 
     def _splice_websocket(self, target: bytes, rest: bytes) -> None:
-        policy = self.gateway_config.policy
-        client_host = self.client[0] if self.client else None
-        head, request_id = upstream_head(self.parser.get_method(), target, self.headers, client_host, self.scheme, True,
-                                         self.trusted, policy.allowlist, self.upstream.host_header, False)  # fmt: skip
+        head, request_id, _, _ = upstream_head(self.parser.get_method(), target, self.headers, self.client_host, self.scheme, True,
+                                               self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
         self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
         self.parser = None  # type: ignore[assignment]  # from here on the connection carries frames
@@ -399,7 +394,8 @@ class EdgeProtocol(asyncio.Protocol):
         if self._deferred is not None:
             self.reject(*self._deferred)
             return
-        self.pause_client(False)
+        if self.client_paused:
+            self.pause_client(False)
         if self._awaiting_head:
             self._arm_deadline()
 

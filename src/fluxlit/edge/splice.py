@@ -6,6 +6,7 @@ and its body goes back as it arrives. Each side pauses the other's reading when 
 fills, so no body is ever held whole. Everything is callbacks: no task per request.
 """
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -28,42 +29,41 @@ LAST_CHUNK = b"0\r\n\r\n"
 class HttpSplice:
     """One proxied HTTP request; the edge feeds it the client's body, the upstream connection its response."""
 
-    __slots__ = ("_body_timer", "_out", "_pending_size", "chunked_in", "chunked_out", "client_http11", "connection", "declared", "edge", "expect_continue",
-                 "finished", "has_body", "head", "is_head", "keep_alive", "last_body", "limit", "pending", "record", "request_done",
-                 "request_id", "response_complete", "response_started", "retried", "upstream_keep_alive")  # fmt: skip
+    # Most requests never change these: class defaults, so a request sets only what is its own.
+    _body_timer: "asyncio.TimerHandle | None" = None
+    _out: list[bytes] | None = None
+    _pending_size = 0
+    client_http11 = True
+    is_head = False
+    expect_continue = False
+    connection: UpstreamConnection | None = None
+    last_body = 0.0
+    request_done = False
+    response_started = False
+    response_complete = False
+    chunked_out = False
+    upstream_keep_alive = False
+    finished = False
+    retried = False
 
-    def __init__(self, edge: "EdgeProtocol", head: bytes, request_id: bytes, *, has_body: bool, chunked: bool, declared: int | None,
-                 http11: bool, keep_alive: bool, is_head: bool, expect_continue: bool, record: "Record | None") -> None:  # fmt: skip
+    def __init__(self, edge: "EdgeProtocol", head: bytes, request_id: bytes, length: int, keep_alive: bool, record: "Record | None") -> None:
+        """``length`` is the body's framing as the header-policy kernel reports it: -1 chunked, else its Content-Length."""
         self.edge = edge
         self.head = head
         self.request_id = request_id
-        self.has_body = has_body
-        self.chunked_in = chunked
-        self.declared = declared
-        self.client_http11 = http11
+        self.has_body = length != 0
+        self.chunked_in = length < 0
+        self.declared = length
         self.keep_alive = keep_alive
-        self.is_head = is_head
-        self.expect_continue = expect_continue
         self.record = record
-        self.limit = BodyLimit(edge.gateway_config.body_cap)
-        self.connection: UpstreamConnection | None = None
+        # Only a request with a body is counted against the cap.
+        self.limit = BodyLimit(edge.gateway_config.body_cap) if length else None
         self.pending: list[bytes] | None = []
-        self._out: list[bytes] | None = None
-        self._pending_size = 0
-        self._body_timer = None
-        self.last_body = 0.0
-        self.request_done = False
-        self.response_started = False
-        self.response_complete = False
-        self.chunked_out = False
-        self.upstream_keep_alive = False
-        self.finished = False
-        self.retried = False
 
     # driven by the edge
     def start(self) -> None:
         """Begin: refuse a declared body over the cap, answer ``100 Continue`` when asked, arm the body timer, get an upstream connection."""
-        if self.declared is not None and self.limit.over_declared(self.declared):
+        if self.limit is not None and self.limit.over_declared(self.declared):
             self._refuse(413, too_large_reason(self.limit.cap))
             return
         if self.has_body and not self.request_done:
@@ -75,11 +75,11 @@ class HttpSplice:
 
     def body(self, data: bytes) -> None:
         """Client body bytes (de-chunked by the parser); after an early answer they are read and dropped."""
-        if self.limit.feed(len(data)):
+        if self.limit.feed(len(data)):  # type: ignore[union-attr]  # a body means a limit
             if self.finished:
                 self.edge.transport.close()  # still sending past the cap after its answer
             else:
-                self._refuse(413, too_large_reason(self.limit.cap))
+                self._refuse(413, too_large_reason(self.limit.cap))  # type: ignore[union-attr]
             return
         if self.finished:
             self.last_body = time.monotonic()

@@ -23,8 +23,8 @@ from .ws_relay import relay_websocket
 
 log = logging.getLogger("fluxlit.gateway")
 
-PROXIED_CACHE_SIZE = 4096
-"""Routing decisions the edge remembers, by raw path (the path decides alone)."""
+ROUTE_CACHE_SIZE = 4096
+"""Routing decisions remembered, by raw path."""
 
 OpsEndpoint = Callable[[Send, bytes], Awaitable[None]]
 
@@ -53,7 +53,9 @@ class Gateway:
         self.upstream = upstream
         self.config = upstream.config
         self.spliced = 0
-        self._proxied: dict[bytes, bytes | None] = {}
+        self._routes: dict[bytes, Route] = {}
+        # Only a gateway that trusts some proxy lets the API see forwarded addresses.
+        self._trusts_proxies = settings.trust_proxy
         """Requests and WebSockets the edge has spliced (the fast lane), for the debug snapshot."""
         self.router = Router(settings.root_path, settings.api_mount_path)
         configure_logging(settings)
@@ -95,17 +97,21 @@ class Gateway:
     def proxied(self, path: str, raw_path: bytes) -> bytes | None:
         """The upstream path when a request for ``path`` goes to Streamlit, else ``None`` (the edge asks
         before any ASGI message exists)."""
-        cached = self._proxied.get(raw_path, False)
-        if cached is not False:
-            return cached  # type: ignore[return-value]
         if path in self._ops:
-            upstream_path = None
-        else:
+            return None
+        route = self.route(path, raw_path)
+        return route.raw_path if route.dispatch is Dispatch.STREAMLIT else None
+
+    def route(self, path: str, raw_path: bytes | None) -> Route:
+        """``Router.route``, remembered by raw path (the path decides alone)."""
+        if raw_path is None:
+            return self.router.route(path, raw_path)
+        route = self._routes.get(raw_path)
+        if route is None:
             route = self.router.route(path, raw_path)
-            upstream_path = route.raw_path if route.dispatch is Dispatch.STREAMLIT else None
-        if len(self._proxied) < PROXIED_CACHE_SIZE:
-            self._proxied[raw_path] = upstream_path
-        return upstream_path
+            if len(self._routes) < ROUTE_CACHE_SIZE:
+                self._routes[raw_path] = route
+        return route
 
     def open_record(self, scope: Scope | None, request_id: bytes, dispatch: str) -> Exchange | None:
         """An observer record for a request the edge serves itself (``None`` when nothing observes)."""
@@ -119,7 +125,7 @@ class Gateway:
             return
         request_id = request_id_for(incoming_request_id(scope["headers"]))
         endpoint = self._ops.get(scope["path"])
-        route = None if endpoint is not None else self.router.route(scope["path"], scope.get("raw_path"))
+        route = None if endpoint is not None else self.route(scope["path"], scope.get("raw_path"))
         if self.observer is None:
             await self._dispatch(scope, receive, send, request_id, route, endpoint)
             return
@@ -135,11 +141,11 @@ class Gateway:
             forward = proxy_http if kind == "http" else relay_websocket
             await forward(scope, receive, send, self.upstream, route.raw_path, request_id)
         elif route is not None and route.dispatch is Dispatch.API:
-            headers = [(n, v) for n, v in scope["headers"] if n.lower() != REQUEST_ID]
-            headers.append((REQUEST_ID, request_id))
-            api_scope = {**scope, "path": route.path, "raw_path": route.raw_path, "root_path": route.root_path, "headers": headers}
-            # Behind a trusted proxy the API sees the browser's address and scheme (FLUXLIT_TRUST_PROXY).
-            api_scope.update(forwarded_scope(scope, self.config.policy.proxies))
+            api_scope = {**scope, "path": route.path, "raw_path": route.raw_path, "root_path": route.root_path,
+                         "headers": _with_request_id(scope["headers"], request_id)}  # fmt: skip
+            if self._trusts_proxies:
+                # Behind a trusted proxy the API sees the browser's address and scheme (FLUXLIT_TRUST_PROXY).
+                api_scope.update(forwarded_scope(scope, self.config.policy.proxies))
             await self.api(api_scope, receive, _stamp_request_id(send, request_id))
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "this path is HTTP only"})
@@ -167,6 +173,18 @@ class Gateway:
 
 async def _not_found(send: Send, request_id: bytes) -> None:
     await send_bytes(send, 404, b"Not Found\n", b"text/plain; charset=utf-8", request_id)
+
+
+def _with_request_id(headers: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """The request's headers with exactly one ``X-Request-ID``, the gateway's."""
+    for name, value in headers:
+        if name.lower() == REQUEST_ID:
+            if value == request_id and sum(n.lower() == REQUEST_ID for n, _ in headers) == 1:
+                return headers  # the client's own, valid id: nothing to change
+            break
+    else:
+        return [*headers, (REQUEST_ID, request_id)]
+    return [*((n, v) for n, v in headers if n.lower() != REQUEST_ID), (REQUEST_ID, request_id)]
 
 
 def _stamp_request_id(send: Send, request_id: bytes) -> Send:
