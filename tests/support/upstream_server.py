@@ -6,6 +6,8 @@ Run as ``python upstream_server.py PORT``. Routes:
   GET  /bytes?n=N                  N bytes, streamed in 64 KiB chunks
   POST /sink                       reads the body as a stream and answers its size and SHA-256
   POST /early                      answers at once, without reading the body
+  GET  /chunked?n=N                N pieces of "piece-K;" sent with chunked transfer coding
+  GET  /reset-midway               declares 100000 bytes, sends 1000, then resets the connection
   GET  /gzip                       a gzip-encoded body with Content-Encoding: gzip
   GET  /slow?s=S                   answers after S seconds
   WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers
@@ -51,6 +53,8 @@ async def many_bytes(request: web.Request) -> web.StreamResponse:
     n = int(request.query["n"])
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream", "Content-Length": str(n)})
     await response.prepare(request)
+    if request.method == "HEAD":
+        return response
     while n > 0:
         piece = CHUNK[: min(n, len(CHUNK))]
         await response.write(piece)
@@ -65,6 +69,25 @@ async def sink(request: web.Request) -> web.Response:
         digest.update(chunk)
         size += len(chunk)
     return web.json_response({"size": size, "sha256": digest.hexdigest()})
+
+
+async def chunked(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for k in range(int(request.query.get("n", "3"))):
+        await response.write(b"piece-%d;" % k)
+    await response.write_eof()
+    return response
+
+
+async def reset_midway(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Length": "100000"})
+    await response.prepare(request)
+    await response.write(b"r" * 1000)
+    await asyncio.sleep(0.2)
+    request.transport.abort()
+    return response
 
 
 async def early(request: web.Request) -> web.Response:
@@ -132,6 +155,8 @@ def make_app() -> web.Application:
     app.router.add_post("/sink", sink)
     app.router.add_get("/slow", slow)
     app.router.add_post("/early", early)
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/reset-midway", reset_midway)
     app.router.add_get("/gzip", gzipped)
     app.router.add_get("/_stcore/stream", websocket)
     app.router.add_get("/ws", websocket)

@@ -185,12 +185,19 @@ cdef set _extra_tokens(object headers):
     cdef bytes name, token
     for name, value in headers:
         if _is_connection(name):
-            for token in value.split(b","):
-                token = token.strip().lower()
-                if token and not _flags(token) & F_HOP:
-                    if extra is None:
-                        extra = set()
-                    extra.add(token)
+            extra = _add_tokens(value, extra)
+    return extra
+
+
+cdef set _add_tokens(bytes value, set extra):
+    # The names a Connection value lists beyond the standard hop-by-hop ones, added to ``extra``.
+    cdef bytes token
+    for token in value.split(b","):
+        token = token.strip().lower()
+        if token and not _flags(token) & F_HOP:
+            if extra is None:
+                extra = set()
+            extra.add(token)
     return extra
 
 
@@ -415,17 +422,12 @@ def downstream_head(bytes raw, bytes request_id, bytes defaults, bint keep_alive
     cdef set extra = None
     cdef bint upstream_chunked = False, has_length = False, chunked = False
     cdef list kept = []
-    cdef bytes name, value, token
+    cdef bytes name, value
     cdef int flags
     for name, value in headers:
         flags = _flags(name)
         if flags & F_CONNECTION:
-            for token in value.split(b","):
-                token = token.strip().lower()
-                if token and not _flags(token) & F_HOP:
-                    if extra is None:
-                        extra = set()
-                    extra.add(token)
+            extra = _add_tokens(value, extra)
         if flags & F_HOP_OR_OWNED:
             if flags & F_TRANSFER_ENCODING:
                 upstream_chunked = value.lower().endswith(b"chunked")

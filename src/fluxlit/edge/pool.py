@@ -40,6 +40,9 @@ class UpstreamConnection(asyncio.Protocol):
     the header-policy kernel in one call, so no Python runs per header.
     """
 
+    __slots__ = ("_timer", "closed", "exchange", "head_buffer", "idle_since", "interim", "last_read", "loop", "parser", "pool",
+                 "raw_head", "reading_paused", "received", "reused", "transport", "waiting")  # fmt: skip
+
     def __init__(self, pool: "ConnectionPool") -> None:
         self.pool = pool
         self.loop = pool.loop

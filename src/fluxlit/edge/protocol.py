@@ -12,7 +12,6 @@ import asyncio
 import contextvars
 import logging
 import urllib.parse
-from collections import deque
 from typing import Any
 
 import httptools
@@ -41,6 +40,15 @@ class RequestRejected(Exception):
         self.reason = reason
 
 
+def _decoded(raw_path: bytes) -> str:
+    """The path as routing compares it: percent-decoded, as the ASGI scope has it."""
+    try:
+        path = raw_path.decode("ascii")
+    except UnicodeDecodeError:
+        raise RequestRejected(400, "bytes outside ASCII in the request target; percent-encode them") from None
+    return urllib.parse.unquote(path) if "%" in path else path
+
+
 def _target(path: bytes, query: bytes | None) -> bytes:
     return path + b"?" + query if query else path
 
@@ -55,12 +63,20 @@ def gateway_of(app: Any) -> Gateway:
 class EdgeProtocol(asyncio.Protocol):
     """One client connection: parse heads, apply the head rules, splice or hand to the ASGI cycle."""
 
+    # Slots: an idle proxied WebSocket keeps this object for its whole life.
+    __slots__ = ("_awaiting_head", "_closing", "_deadline", "_deadline_at", "_defaults", "_deferred", "_head_started", "_progress",
+                 "_stalled_bytes", "allowlist", "app", "app_state", "client", "client_host", "client_paused", "config", "current",
+                 "flow", "gateway", "gateway_config", "headers", "loop", "parser", "pool", "queue", "receiving", "scheme", "server",
+                 "server_state", "splices", "transport", "trusted", "upstream", "url")  # fmt: skip
+
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
         if not config.loaded:
             config.load()
         self.config = config
-        self.app = config.loaded_app
-        gateway = gateway_of(self.app)
+        gateway = gateway_of(config.loaded_app)
+        # The FluxLit object only adds the lifespan to its gateway: HTTP goes to the gateway itself,
+        # unless uvicorn wrapped the app (trace logging), whose wrapper then stays in the path.
+        self.app = gateway if getattr(config.loaded_app, "gateway", None) is gateway else config.loaded_app
         self.loop = _loop or asyncio.get_event_loop()
         self.server_state = server_state
         self.app_state = app_state
@@ -79,11 +95,10 @@ class EdgeProtocol(asyncio.Protocol):
         # The request whose response is being written, the requests queued behind it, and the
         # request whose head or body is being parsed (the newest one).
         self.current: HttpSplice | RequestResponseCycle | WebSocketSplice | None = None
-        self.queue: deque[HttpSplice | RequestResponseCycle] = deque()
+        self.queue: list[HttpSplice | RequestResponseCycle] = []
         self.receiving: HttpSplice | RequestResponseCycle | None = None
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.expect_continue = False
         self.client_paused = False
         self.trusted = False
         self.client_host: str | None = None
@@ -183,7 +198,6 @@ class EdgeProtocol(asyncio.Protocol):
         self._progress = self._head_started = True
         self.url = b""
         self.headers = []
-        self.expect_continue = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -212,9 +226,7 @@ class EdgeProtocol(asyncio.Protocol):
         else:
             parsed = httptools.parse_url(url)
             raw_path, query = parsed.path, parsed.query or b""
-        path = raw_path.decode("ascii")
-        if "%" in path:
-            path = urllib.parse.unquote(path)
+        path = _decoded(raw_path)
         keep_alive = version != "1.0" and parser.should_keep_alive() and not parser.should_upgrade()
         upstream_path = self.gateway.proxied(path, raw_path) if self.splices else None
         if upstream_path is not None:
@@ -339,9 +351,11 @@ class EdgeProtocol(asyncio.Protocol):
             self._deferred = (400, "WebSocket upgrade pipelined behind another request")
             return
         parsed = httptools.parse_url(self.url)
-        path = parsed.path.decode("ascii")
-        if "%" in path:
-            path = urllib.parse.unquote(path)
+        try:
+            path = _decoded(parsed.path)
+        except RequestRejected as exc:
+            self.reject(exc.status, exc.reason)
+            return
         upstream_path = self.gateway.proxied(path, parsed.path) if self.splices else None
         if upstream_path is not None:
             self._splice_websocket(self.url if upstream_path == parsed.path else _target(upstream_path, parsed.query), rest)
@@ -353,7 +367,9 @@ class EdgeProtocol(asyncio.Protocol):
                                                self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
         self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
-        self.parser = None  # type: ignore[assignment]  # from here on the connection carries frames
+        # From here on the connection carries frames: nothing of the HTTP parse is kept.
+        self.parser = None  # type: ignore[assignment]
+        self.headers = []
         self.current = WebSocketSplice(self, head, request_id, rest, record)
         self.current.start()
 
@@ -386,7 +402,7 @@ class EdgeProtocol(asyncio.Protocol):
             self.transport.close()
             return
         if self.queue:
-            self.current = self.queue.popleft()
+            self.current = self.queue.pop(0)
             self._start(self.current)
             if not self.queue:
                 self.pause_client(False)

@@ -112,6 +112,8 @@ class WebSocketSplice:
             return
         self.upstream = connection.transport
         self.upstream.set_protocol(UpstreamSide(self))  # type: ignore[union-attr]
+        self._connection = None  # its parser and buffers are not needed any more
+        self.head = b""
         self.accepted = True
         if self.record is not None:
             self.record.accept()
