@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.conftest import Gateway, running_gateway
 
@@ -129,3 +131,13 @@ def test_a_raw_non_ascii_byte_in_the_target_gets_400_not_a_server_error(gateway:
         data, _ = read_all(sock)
     [(status, _, body)] = responses(data)
     assert status == 400 and b"request id" in body
+
+
+def test_a_websocket_whose_upstream_vanishes_is_closed_1011(gateway: Gateway) -> None:
+    with connect(gateway.ws_url + "/ws") as ws:
+        ws.send("hello")
+        assert ws.recv(timeout=10) == "hello"
+        ws.send("drop")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011

@@ -10,7 +10,8 @@ Run as ``python upstream_server.py PORT``. Routes:
   GET  /reset-midway               declares 100000 bytes, sends 1000, then resets the connection
   GET  /gzip                       a gzip-encoded body with Content-Encoding: gzip
   GET  /slow?s=S                   answers after S seconds
-  WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers
+  WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers;
+                                   "drop" drops the connection without a close frame
   GET  /last-close                 code of the last WebSocket close the server received
   ANY  /record/TAG?delay=S         records what arrives under TAG (headers, body size, complete), answers after S seconds
   GET  /recorded/TAG               the records for TAG, oldest first ([] when nothing arrived)
@@ -110,6 +111,9 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
         if message.type is WSMsgType.TEXT:
             if message.data.startswith("close:"):
                 await ws.close(code=int(message.data[6:]), message=b"upstream says bye")
+                break
+            if message.data == "drop":
+                request.transport.abort()
                 break
             if message.data == "headers":
                 await ws.send_str(json.dumps(_headers(request)))

@@ -167,17 +167,17 @@ class UpstreamConnection(asyncio.Protocol):
             self.transport.resume_reading()  # type: ignore[union-attr]
 
     def detach(self) -> None:
-        """Stop reporting to the exchange."""
+        """Stop reporting to the exchange (and drop the read timer, which would keep this object alive)."""
         self.exchange = None
         self.waiting = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def abort(self) -> None:
         """Drop the connection without completing what is on it (the upstream sees no complete request)."""
         self.detach()
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if self.transport is not None:
             self.transport.abort()
 
@@ -209,7 +209,7 @@ class ConnectionPool:
         self.read_timeout_s = read_timeout_s
         self.loop = asyncio.get_event_loop()
         self._idle: list[UpstreamConnection] = []
-        self._opening: set[asyncio.Task[None]] = set()
+        self._opening: set[asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]] = set()
         self.open_connections = 0
 
     def acquire(self, exchange: Exchange) -> None:
@@ -225,26 +225,30 @@ class ConnectionPool:
             connection.reused = True
             exchange.connected(connection)
             return
-        task = self.loop.create_task(self._open(exchange))
-        self._opening.add(task)
-        task.add_done_callback(self._opening.discard)
+        self._open(exchange)
 
     def fresh(self, exchange: Exchange) -> None:
         """Hand ``exchange`` a new connection (a WebSocket never goes back to the pool)."""
-        task = self.loop.create_task(self._open(exchange))
-        self._opening.add(task)
-        task.add_done_callback(self._opening.discard)
+        self._open(exchange)
 
-    async def _open(self, exchange: Exchange) -> None:
-        try:
-            _, connection = await asyncio.wait_for(
-                self.loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port), self.connect_timeout_s
-            )
-        except (OSError, asyncio.TimeoutError) as exc:
-            exchange.connect_failed(exc)
-            return
-        self.open_connections += 1
-        exchange.connected(connection)
+    def _open(self, exchange: Exchange) -> None:
+        # One task and one timer per new connection: many WebSockets opening at once stay cheap.
+        task = self.loop.create_task(self.loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port))
+        timer = self.loop.call_later(self.connect_timeout_s, task.cancel)
+        self._opening.add(task)
+
+        def opened(task: "asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]") -> None:
+            timer.cancel()
+            self._opening.discard(task)
+            if task.cancelled():
+                exchange.connect_failed(TimeoutError(f"no connection within {self.connect_timeout_s:g}s"))
+            elif (exc := task.exception()) is not None:
+                exchange.connect_failed(exc)
+            else:
+                self.open_connections += 1
+                exchange.connected(task.result()[1])
+
+        task.add_done_callback(opened)
 
     def release(self, connection: UpstreamConnection) -> None:
         """Take back a connection whose exchange ended cleanly."""

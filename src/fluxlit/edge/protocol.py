@@ -40,6 +40,10 @@ class RequestRejected(Exception):
         self.reason = reason
 
 
+_defaults: list[object] = [(), b""]
+"""uvicorn's default header list (it replaces it every second) and its lines as bytes."""
+
+
 def _decoded(raw_path: bytes) -> str:
     """The path as routing compares it: percent-decoded, as the ASGI scope has it."""
     try:
@@ -64,9 +68,9 @@ class EdgeProtocol(asyncio.Protocol):
     """One client connection: parse heads, apply the head rules, splice or hand to the ASGI cycle."""
 
     # Slots: an idle proxied WebSocket keeps this object for its whole life.
-    __slots__ = ("_awaiting_head", "_closing", "_deadline", "_deadline_at", "_defaults", "_deferred", "_head_started", "_progress",
+    __slots__ = ("_awaiting_head", "_closing", "_deadline", "_deadline_at", "_deferred", "_head_started", "_progress",
                  "_stalled_bytes", "allowlist", "app", "app_state", "client", "client_host", "client_paused", "config", "current",
-                 "flow", "gateway", "gateway_config", "headers", "loop", "parser", "pool", "queue", "receiving", "scheme", "server",
+                 "flow", "gateway", "gateway_config", "headers", "loop", "parser", "pool", "queue", "receiving", "scheme",
                  "server_state", "splices", "transport", "trusted", "upstream", "url")  # fmt: skip
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
@@ -90,7 +94,6 @@ class EdgeProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.flow: FlowControl | None = None
         self.client: tuple[str, int] | None = None
-        self.server: tuple[str, int | None] | None = None
         self.scheme = "http"
         # The request whose response is being written, the requests queued behind it, and the
         # request whose head or body is being parsed (the newest one).
@@ -111,13 +114,11 @@ class EdgeProtocol(asyncio.Protocol):
         self._stalled_bytes = 0
         self._deferred: tuple[int, str] | None = None
         self._closing = False
-        self._defaults: tuple[object, bytes] = ((), b"")
 
     # asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
         self.server_state.connections.add(self)  # type: ignore[arg-type]
         self.transport = transport  # type: ignore[assignment]
-        self.server = get_local_addr(transport)  # type: ignore[arg-type]
         self.client = get_remote_addr(transport)  # type: ignore[arg-type]
         self.scheme = "https" if is_ssl(transport) else "http"  # type: ignore[arg-type]
         # The peer is the peer for the whole connection: its trust is decided once.
@@ -293,7 +294,7 @@ class EdgeProtocol(asyncio.Protocol):
             "type": "http",
             "asgi": {"version": self.config.asgi_version, "spec_version": "2.3"},
             "http_version": version,
-            "server": self.server,
+            "server": get_local_addr(self.transport),  # type: ignore[arg-type]
             "client": self.client,
             "scheme": self.scheme,
             "method": method,
@@ -367,9 +368,13 @@ class EdgeProtocol(asyncio.Protocol):
                                                self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
         self.gateway.spliced += 1
         record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
-        # From here on the connection carries frames: nothing of the HTTP parse is kept.
+        # From here on the connection carries frames: nothing of the HTTP parse, and no timer, is kept.
         self.parser = None  # type: ignore[assignment]
         self.headers = []
+        self.receiving = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
         self.current = WebSocketSplice(self, head, request_id, rest, record)
         self.current.start()
 
@@ -428,11 +433,11 @@ class EdgeProtocol(asyncio.Protocol):
         self.client_paused = paused
 
     def default_headers(self) -> bytes:
-        """The server's own header lines (Date), joined once per change."""
+        """The server's own header lines (Date), joined once per change for every connection."""
         headers = self.server_state.default_headers
-        if self._defaults[0] is not headers:
-            self._defaults = (headers, b"".join(name + b": " + value + b"\r\n" for name, value in headers))
-        return self._defaults[1]
+        if _defaults[0] is not headers:
+            _defaults[:] = [headers, b"".join(name + b": " + value + b"\r\n" for name, value in headers)]
+        return _defaults[1]  # type: ignore[return-value]
 
     def target_text(self) -> str:
         """The request target of the request being parsed, for log lines."""
