@@ -42,7 +42,7 @@ test-compiled: install
 test-pure: install
 	FLUXLIT_PURE_PYTHON=1 $(BIN)/python -m pytest
 
-# Kernel micro-benchmarks (asv, compiled vs pure) and the end-to-end proxy benchmark (gateway vs direct vs nginx).
+# Kernel micro-benchmarks (asv, compiled vs pure) and the end-to-end benchmark (fast lane, ASGI lane, pure twins, direct, nginx, plain uvicorn).
 bench: system install
 	$(BIN)/asv machine --yes >/dev/null
 	$(BIN)/asv run --python=same --show-stderr

@@ -1,10 +1,12 @@
 """The lane decision: ``fluxlit run`` splices proxied traffic by default; ``--lane asgi`` does not."""
 
+import json
+
 import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import running_gateway
+from tests.conftest import DEMO, running_gateway
 from tests.support.processes import run_cli
 
 pytestmark = pytest.mark.integration
@@ -39,3 +41,10 @@ def test_an_unknown_lane_is_refused_with_the_accepted_values(tmp_path) -> None:
 def test_an_unknown_lane_in_the_environment_names_the_setting(tmp_path) -> None:
     result = run_cli("config", env={"FLUXLIT_GATEWAY_LANE": "turbo"}, cwd=tmp_path)
     assert result.returncode == 2 and "FLUXLIT_GATEWAY_LANE='turbo'" in result.stderr
+
+
+@pytest.mark.parametrize("lane", ["fast", "asgi"])
+def test_doctor_shows_the_lane(lane: str) -> None:
+    result = run_cli("doctor", "--json", env={"FLUXLIT_GATEWAY_LANE": lane}, cwd=DEMO)
+    rows = {row["name"]: row for row in json.loads(result.stdout)["checks"]}
+    assert rows["gateway_lane"]["status"] == "PASS" and rows["gateway_lane"]["detail"].startswith(f"{lane}:")
