@@ -144,11 +144,6 @@ class EdgeProtocol(asyncio.Protocol):
             self.flow.resume_writing()
         self.parser = None  # type: ignore[assignment]
 
-    def eof_received(self) -> bool | None:
-        if isinstance(self.current, WebSocketSplice):
-            return self.current.client_eof()
-        return None
-
     def data_received(self, data: bytes) -> None:
         current = self.current
         if type(current) is WebSocketSplice:

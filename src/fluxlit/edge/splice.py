@@ -173,6 +173,7 @@ class HttpSplice:
 
     def upgraded(self, rest: bytes) -> None:
         """An upgrade nobody asked for: a broken upstream."""
+        self._drop_upstream()
         self.upstream_failed("the Streamlit upstream switched protocols on a plain request")
 
     def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None:

@@ -35,9 +35,6 @@ class UpstreamSide(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.splice.from_upstream(data)
 
-    def eof_received(self) -> bool | None:
-        return None
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.splice.upstream_lost()
 
@@ -229,10 +226,6 @@ class WebSocketSplice:
         log.warning("websocket upstream lost on %s request_id=%s", self.edge.target_text(), self.request_id.decode())
         self._note_close(close_codes.INTERNAL_ERROR)
         self._close_client(close_codes.INTERNAL_ERROR, "Streamlit connection lost")
-
-    def client_eof(self) -> bool | None:
-        """The client half-closed: pass it on."""
-        return None
 
     def client_gone(self) -> None:
         """The client connection ended: the upstream gets the client's close, or 1001 without one."""
