@@ -56,32 +56,40 @@ def tag() -> str:
     return uuid.uuid4().hex
 
 
+def send(gateway: Gateway, raw: bytes) -> tuple[list[tuple[int, dict[str, str], bytes]], str]:
+    """Send ``raw`` on a fresh connection; the responses and how the connection ended."""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=IO_TIMEOUT_S) as sock:
+        sock.sendall(raw)
+        data, ended = read_all(sock)
+    return responses(data), ended
+
+
+def recorded(upstream: str, tag: str) -> list[dict]:
+    return httpx.get(f"{upstream}/recorded/{tag}").json()
+
+
 def test_pipelined_requests_are_answered_in_order(gateway: Gateway, recording_upstream: str) -> None:
     first, second = tag(), tag()
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=IO_TIMEOUT_S) as sock:
-        sock.sendall(
-            b"GET /record/%s?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\nGET /record/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-            % (first.encode(), second.encode())
-        )
-        data, ended = read_all(sock)
-    answers = responses(data)
+    answers, ended = send(
+        gateway,
+        b"GET /record/%s?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\nGET /record/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        % (first.encode(), second.encode()),
+    )
     assert [status for status, _, _ in answers] == [200, 200] and ended == "fin"
     assert first.encode() not in answers[1][2] and b'"complete": true' in answers[0][2]
-    assert httpx.get(f"{recording_upstream}/recorded/{first}").json() and httpx.get(f"{recording_upstream}/recorded/{second}").json()
+    assert recorded(recording_upstream, first) and recorded(recording_upstream, second)
 
 
 def test_a_good_request_is_answered_before_the_400_for_garbage_behind_it(gateway: Gateway, recording_upstream: str) -> None:
     good, after = tag(), tag()
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=IO_TIMEOUT_S) as sock:
-        sock.sendall(
-            b"GET /record/%s?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\nNOT HTTP AT ALL\r\n\r\nGET /record/%s HTTP/1.1\r\nHost: t\r\n\r\n"
-            % (good.encode(), after.encode())
-        )
-        data, ended = read_all(sock)
-    answers = responses(data)
+    answers, ended = send(
+        gateway,
+        b"GET /record/%s?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\nNOT HTTP AT ALL\r\n\r\nGET /record/%s HTTP/1.1\r\nHost: t\r\n\r\n"
+        % (good.encode(), after.encode()),
+    )
     assert [status for status, _, _ in answers] == [200, 400] and ended in ("fin", "reset")
-    assert len(httpx.get(f"{recording_upstream}/recorded/{good}").json()) == 1
-    assert httpx.get(f"{recording_upstream}/recorded/{after}").json() == []
+    assert len(recorded(recording_upstream, good)) == 1
+    assert recorded(recording_upstream, after) == []
 
 
 def test_head_gets_the_headers_without_a_body_and_the_connection_stays_usable(gateway: Gateway) -> None:
@@ -106,10 +114,7 @@ def test_a_chunked_response_reaches_an_http11_client_chunked_and_whole(gateway: 
 
 
 def test_an_http10_request_without_host_reaches_the_upstream_with_one(gateway: Gateway, recording_upstream: str) -> None:
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=IO_TIMEOUT_S) as sock:
-        sock.sendall(b"GET /echo/old HTTP/1.0\r\n\r\n")
-        data, ended = read_all(sock)
-    [(status, _, body)] = responses(data)
+    [(status, _, body)], ended = send(gateway, b"GET /echo/old HTTP/1.0\r\n\r\n")
     assert status == 200 and ended == "fin"
     hosts = [value for name, value in httpx.Response(200, content=body).json()["headers"] if name.lower() == "host"]
     assert hosts == [recording_upstream.removeprefix("http://")]
@@ -126,10 +131,7 @@ def test_an_upstream_reset_mid_response_never_looks_complete(gateway: Gateway) -
 
 
 def test_a_raw_non_ascii_byte_in_the_target_gets_400_not_a_server_error(gateway: Gateway) -> None:
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=IO_TIMEOUT_S) as sock:
-        sock.sendall(b"GET /echo/caf\xe9 HTTP/1.1\r\nHost: t\r\n\r\n")
-        data, _ = read_all(sock)
-    [(status, _, body)] = responses(data)
+    [(status, _, body)], _ = send(gateway, b"GET /echo/caf\xe9 HTTP/1.1\r\nHost: t\r\n\r\n")
     assert status == 400 and b"request id" in body
 
 

@@ -18,6 +18,13 @@ MAX_RESPONSE_HEAD = 64 * 1024
 """A response head longer than this is a broken upstream (502)."""
 
 
+def connect_failure(exc: BaseException) -> str:
+    """Why a new upstream connection could not be opened."""
+    if isinstance(exc, TimeoutError):
+        return "the Streamlit upstream timed out"
+    return f"cannot connect to the Streamlit upstream ({getattr(exc, 'strerror', None) or exc})"
+
+
 class Exchange(Protocol):
     """What a connection reports to the exchange it carries (and the pool to the one waiting for it)."""
 
@@ -29,7 +36,7 @@ class Exchange(Protocol):
     def response_end(self) -> None: ...
     def flush(self) -> None: ...
     def upgraded(self, rest: bytes) -> None: ...
-    def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None: ...
+    def upstream_failed(self, reason: str) -> None: ...
     def upstream_paused(self, paused: bool) -> None: ...
 
 
@@ -190,13 +197,13 @@ class UpstreamConnection(asyncio.Protocol):
         if self.reading_paused or now - self.last_read < timeout:
             self._timer = self.loop.call_at((now if self.reading_paused else self.last_read) + timeout, self._check_read)
             return
-        self._fail("the Streamlit upstream timed out", timed_out=True)
+        self._fail("the Streamlit upstream timed out")
 
-    def _fail(self, reason: str, *, timed_out: bool = False) -> None:
+    def _fail(self, reason: str) -> None:
         exchange = self.exchange
         self.abort()
         if exchange is not None:
-            exchange.upstream_failed(reason, timed_out=timed_out)
+            exchange.upstream_failed(reason)
 
 
 class ConnectionPool:
@@ -210,7 +217,6 @@ class ConnectionPool:
         self.loop = asyncio.get_event_loop()
         self._idle: list[UpstreamConnection] = []
         self._opening: set[asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]] = set()
-        self.open_connections = 0
 
     def acquire(self, exchange: Exchange) -> None:
         """Hand ``exchange`` a pooled connection now, or a new one once open (``connect_failed`` if it cannot open)."""
@@ -245,7 +251,6 @@ class ConnectionPool:
             elif (exc := task.exception()) is not None:
                 exchange.connect_failed(exc)
             else:
-                self.open_connections += 1
                 exchange.connected(task.result()[1])
 
         task.add_done_callback(opened)
@@ -260,8 +265,7 @@ class ConnectionPool:
         self._idle.append(connection)
 
     def forget(self, connection: UpstreamConnection) -> None:
-        """A connection closed: it is no longer open or idle."""
-        self.open_connections -= 1
+        """A connection closed: it is no longer idle."""
         if connection in self._idle:
             self._idle.remove(connection)
 

@@ -25,6 +25,7 @@ from .._speedups import head_problem, mint_request_id, upstream_head
 from ..gateway import Gateway
 from ..gateway.responses import raw_error
 from ..gateway.config import Lane
+from ..gateway.observer import Exchange as Record
 from .splice import HttpSplice
 from .websocket import WebSocketSplice
 
@@ -53,8 +54,12 @@ def _decoded(raw_path: bytes) -> str:
     return urllib.parse.unquote(path) if "%" in path else path
 
 
-def _target(path: bytes, query: bytes | None) -> bytes:
-    return path + b"?" + query if query else path
+def _split(url: bytes) -> tuple[bytes, bytes]:
+    """Path and query of a request target as received."""
+    if url[:1] == b"/" and b"?" not in url and b"#" not in url:
+        return url, b""  # the common origin-form target needs no URL parser
+    parsed = httptools.parse_url(url)
+    return parsed.path, parsed.query or b""
 
 
 def gateway_of(app: Any) -> Gateway:
@@ -128,18 +133,8 @@ class EdgeProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)  # type: ignore[arg-type]
-        self._cancel_deadline()
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-        for item in (self.current, *self.queue):
-            if isinstance(item, RequestResponseCycle):
-                if not item.response_complete:
-                    item.disconnected = True
-                item.message_event.set()
-            elif item is not None:
-                item.client_gone()
-        self.queue.clear()
+        self._stop_deadline()
+        self._abandon_requests()
         if self.flow is not None:
             self.flow.resume_writing()
         self.parser = None  # type: ignore[assignment]
@@ -216,17 +211,11 @@ class EdgeProtocol(asyncio.Protocol):
         self._awaiting_head = False
         if parser.should_upgrade() and self._websocket_upgrade():
             return  # handled once the parser stops at the upgrade
-        url = self.url
-        if url[:1] == b"/" and b"?" not in url and b"#" not in url:
-            raw_path, query = url, b""  # the common origin-form target needs no URL parser
-        else:
-            parsed = httptools.parse_url(url)
-            raw_path, query = parsed.path, parsed.query or b""
+        raw_path, query = _split(self.url)
         path = _decoded(raw_path)
         keep_alive = version != "1.0" and parser.should_keep_alive() and not parser.should_upgrade()
-        upstream_path = self.gateway.proxied(path, raw_path) if self.splices else None
-        if upstream_path is not None:
-            target = url if upstream_path == raw_path else _target(upstream_path, query)
+        target = self._spliced_target(path, raw_path, query)
+        if target is not None:
             item: HttpSplice | RequestResponseCycle = self._splice(parser.get_method(), target, version, keep_alive)
         else:
             item = self._cycle(path, raw_path, query, version, keep_alive)
@@ -266,8 +255,7 @@ class EdgeProtocol(asyncio.Protocol):
         head, request_id, length, expect = upstream_head(method, target, self.headers, self.client_host, self.scheme, False,
                                                          self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
         self.gateway.spliced += 1
-        record = None if self.gateway.observer is None else self.gateway.open_record(self._record_scope(method), request_id, "streamlit")
-        splice = HttpSplice(self, head, request_id, length, keep_alive, record)
+        splice = HttpSplice(self, head, request_id, length, keep_alive, self._record(method, request_id))
         if version != "1.1":
             splice.client_http11 = False
         if method == b"HEAD":
@@ -321,12 +309,24 @@ class EdgeProtocol(asyncio.Protocol):
             on_response=self._cycle_done,
         )
 
-    def _record_scope(self, method: bytes, websocket: bool = False) -> dict[str, Any] | None:
-        if self.gateway.observer is None:
+    def _record(self, method: bytes, request_id: bytes, websocket: bool = False) -> "Record | None":
+        """The observer's record of a spliced request (``None`` when nothing observes)."""
+        observer = self.gateway.observer
+        if observer is None:
             return None
-        parsed = httptools.parse_url(self.url)
-        return {"type": "websocket" if websocket else "http", "method": method.decode("ascii"), "path": parsed.path.decode("latin-1"),
-                "raw_path": parsed.path, "query_string": parsed.query or b"", "client": self.client, "headers": self.headers}  # fmt: skip
+        raw_path, query = _split(self.url)
+        scope = {"type": "websocket" if websocket else "http", "method": method.decode("ascii"), "path": raw_path.decode("latin-1"),
+                 "raw_path": raw_path, "query_string": query, "client": self.client, "headers": self.headers}  # fmt: skip
+        return observer.record(scope, "streamlit", request_id)
+
+    def _spliced_target(self, path: str, raw_path: bytes, query: bytes) -> bytes | None:
+        """The upstream request target when the fast lane splices this path, else ``None``."""
+        upstream_path = self.gateway.proxied(path, raw_path) if self.splices else None
+        if upstream_path is None:
+            return None
+        if upstream_path == raw_path:
+            return self.url  # as received, byte for byte
+        return upstream_path + b"?" + query if query else upstream_path  # the root path an edge proxy stripped, restored
 
     def _websocket_upgrade(self) -> bool:
         upgrade = connection = b""
@@ -346,15 +346,15 @@ class EdgeProtocol(asyncio.Protocol):
         if self.current is not None:
             self._deferred = (400, "WebSocket upgrade pipelined behind another request")
             return
-        parsed = httptools.parse_url(self.url)
+        raw_path, query = _split(self.url)
         try:
-            path = _decoded(parsed.path)
+            path = _decoded(raw_path)
         except RequestRejected as exc:
             self.reject(exc.status, exc.reason)
             return
-        upstream_path = self.gateway.proxied(path, parsed.path) if self.splices else None
-        if upstream_path is not None:
-            self._splice_websocket(self.url if upstream_path == parsed.path else _target(upstream_path, parsed.query), rest)
+        target = self._spliced_target(path, raw_path, query)
+        if target is not None:
+            self._splice_websocket(target, rest)
         else:
             self._asgi_websocket(rest)
 
@@ -362,21 +362,19 @@ class EdgeProtocol(asyncio.Protocol):
         head, request_id, _, _ = upstream_head(self.parser.get_method(), target, self.headers, self.client_host, self.scheme, True,
                                                self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
         self.gateway.spliced += 1
-        record = self.gateway.open_record(self._record_scope(b"GET", websocket=True), request_id, "streamlit")
+        record = self._record(b"GET", request_id, websocket=True)
         # From here on the connection carries frames: nothing of the HTTP parse, and no timer, is kept.
         self.parser = None  # type: ignore[assignment]
         self.headers = []
         self.receiving = None
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._stop_deadline()
         self.current = WebSocketSplice(self, head, request_id, rest, record)
         self.current.start()
 
     def _asgi_websocket(self, rest: bytes) -> None:
         # uvicorn's WebSocket protocol takes over the transport and replays the handshake.
         self.server_state.connections.discard(self)  # type: ignore[arg-type]
-        self._cancel_deadline()
+        self._stop_deadline()
         output = [self.parser.get_method(), b" ", self.url, b" HTTP/1.1\r\n"]
         for name, value in self.headers:
             output += [name, b": ", value, b"\r\n"]
@@ -455,8 +453,11 @@ class EdgeProtocol(asyncio.Protocol):
         if self._deadline is None:
             self._deadline = self.loop.call_at(self._deadline_at, self._deadline_passed)
 
-    def _cancel_deadline(self) -> None:
+    def _stop_deadline(self) -> None:
         self._deadline_at = 0.0
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
     def _deadline_passed(self) -> None:
         self._deadline = None
@@ -484,23 +485,27 @@ class EdgeProtocol(asyncio.Protocol):
         request_id = mint_request_id()
         log.warning("%s from %s: %s request_id=%s", status, self.client[0] if self.client else "?", reason, request_id.decode())
         self._deferred = (status, reason)
-        answer = True
-        for item in (current, *self.queue):
-            if isinstance(item, RequestResponseCycle):
-                if item is current and item.response_started:
-                    answer = False
-                # The app sees a disconnect: a proxied body in flight is aborted, never completed upstream.
-                item.disconnected = True
-                item.message_event.set()
-            elif isinstance(item, HttpSplice):
-                if item is current and item.response_started:
-                    answer = False
-                item.abort()
-        self.queue.clear()
-        self.current = None
-        if answer:
+        answered = current is not None and current.response_started
+        self._abandon_requests()
+        if not answered:
             self.transport.write(raw_error(status, reason, request_id, defaults=self.default_headers()))
         self.transport.close()
+
+    def _abandon_requests(self) -> None:
+        """The client left or broke the stream: the request in flight and those queued are dropped.
+
+        An ASGI app sees a disconnect; a spliced request's upstream connection is aborted, so the
+        upstream never sees a request the client's bytes did not complete.
+        """
+        for item in (self.current, *self.queue):
+            if isinstance(item, RequestResponseCycle):
+                if not item.response_complete:
+                    item.disconnected = True
+                item.message_event.set()
+            elif item is not None:
+                item.client_gone()
+        self.queue.clear()
+        self.current = None
 
     def shutdown(self) -> None:
         """Graceful stop: idle connections close now, busy ones after their response, WebSockets with 1001."""

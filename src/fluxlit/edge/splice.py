@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .._speedups import BodyLimit, downstream_head
 from ..gateway.responses import raw_error, stalled_reason, too_large_reason
-from .pool import UpstreamConnection
+from .pool import UpstreamConnection, connect_failure
 
 if TYPE_CHECKING:
     from ..gateway.observer import Exchange as Record
@@ -81,11 +81,9 @@ class HttpSplice:
             else:
                 self._refuse(413, too_large_reason(self.limit.cap))  # type: ignore[union-attr]
             return
-        if self.finished:
-            self.last_body = time.monotonic()
-            return
         self.last_body = time.monotonic()
-        self._forward(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_in else data)
+        if not self.finished:  # after an early answer the rest is dropped
+            self._forward(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_in else data)
 
     def end_of_body(self) -> None:
         """The client's request is complete."""
@@ -95,14 +93,7 @@ class HttpSplice:
             self._forward(LAST_CHUNK)
 
     def client_gone(self) -> None:
-        """The client closed its connection."""
-        self._stop_body_timer()
-        if not self.finished:
-            self._drop_upstream()
-            self._finish(failed=False)
-
-    def abort(self) -> None:
-        """The client's bytes turned out malformed: the upstream must never see a complete request."""
+        """The client closed its connection, or its bytes turned out malformed: the upstream never sees a complete request."""
         self._stop_body_timer()
         if not self.finished:
             self._drop_upstream()
@@ -140,7 +131,9 @@ class HttpSplice:
         """Response body bytes (de-chunked by the parser), re-framed for the client when chunked."""
         if self.record is not None:
             self.record.bytes_sent += len(data)
-        piece = b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_out else data
+        self._emit(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_out else data)
+
+    def _emit(self, piece: bytes) -> None:
         if self._out is not None:
             self._out.append(piece)
         else:
@@ -155,10 +148,7 @@ class HttpSplice:
     def response_end(self) -> None:
         """The upstream's response is complete: the connection goes back to the pool if it can carry another."""
         if self.chunked_out:
-            if self._out is not None:
-                self._out.append(LAST_CHUNK)
-            else:
-                self.edge.transport.write(LAST_CHUNK)
+            self._emit(LAST_CHUNK)
         self.flush()
         self.response_complete = True
         connection, self.connection = self.connection, None
@@ -176,7 +166,7 @@ class HttpSplice:
         self._drop_upstream()
         self.upstream_failed("the Streamlit upstream switched protocols on a plain request")
 
-    def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None:
+    def upstream_failed(self, reason: str) -> None:
         """The upstream connection failed: 502 before the response started, an aborted client connection after."""
         connection, self.connection = self.connection, None
         if self.finished:
@@ -214,10 +204,7 @@ class HttpSplice:
         """No connection could be opened: 502."""
         if self.finished:
             return
-        reason = self.edge.upstream.unavailable_reason() or (
-            "the Streamlit upstream timed out" if isinstance(exc, TimeoutError) else f"cannot connect to the Streamlit upstream ({getattr(exc, 'strerror', None) or exc})"
-        )
-        self.upstream_failed(reason)
+        self.upstream_failed(self.edge.upstream.unavailable_reason() or connect_failure(exc))
 
     def _retry(self, connection: UpstreamConnection | None) -> bool:
         # A pooled connection the upstream closed just as it was reused: safe to send again only

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .._speedups import FrameInspector, WebSocketProtocolError, downstream_head
 from ..gateway import close_codes
 from ..gateway.responses import raw_error
-from .pool import UpstreamConnection
+from .pool import UpstreamConnection, connect_failure
 
 if TYPE_CHECKING:
     from ..gateway.observer import Exchange as Record
@@ -48,7 +48,7 @@ class UpstreamSide(asyncio.Protocol):
 class WebSocketSplice:
     """One proxied WebSocket: the handshake through a fresh upstream connection, then a raw relay."""
 
-    __slots__ = ("_connection", "accepted", "client_closed", "client_frames", "early", "edge", "finished", "head", "record", "request_id",
+    __slots__ = ("_connection", "client_closed", "client_frames", "early", "edge", "finished", "head", "record", "request_id",
                  "response_complete", "upstream", "upstream_closed", "upstream_frames", "keep_alive")  # fmt: skip
 
     def __init__(self, edge: "EdgeProtocol", head: bytes, request_id: bytes, early: bytes, record: "Record | None") -> None:
@@ -59,7 +59,6 @@ class WebSocketSplice:
         self.record = record
         self.upstream: asyncio.Transport | None = None
         self._connection: UpstreamConnection | None = None
-        self.accepted = False
         self.finished = False
         self.response_complete = False
         self.keep_alive = False
@@ -83,8 +82,7 @@ class WebSocketSplice:
 
     def connect_failed(self, exc: BaseException) -> None:
         """The upstream cannot be reached: 502."""
-        reason = self.edge.upstream.unavailable_reason() or f"cannot reach the Streamlit upstream ({type(exc).__name__})"
-        self.upstream_failed(reason)
+        self.upstream_failed(self.edge.upstream.unavailable_reason() or connect_failure(exc))
 
     def response_head(self, raw: bytes, keep_alive: bool) -> None:
         """The upstream's answer to the handshake: 101 is relayed once the parser stops; anything else denies."""
@@ -111,7 +109,6 @@ class WebSocketSplice:
         self.upstream.set_protocol(UpstreamSide(self))  # type: ignore[union-attr]
         self._connection = None  # its parser and buffers are not needed any more
         self.head = b""
-        self.accepted = True
         if self.record is not None:
             self.record.accept()
         if rest:
@@ -132,7 +129,7 @@ class WebSocketSplice:
     def upstream_paused(self, paused: bool) -> None:
         """Backpressure during the handshake: nothing to do."""
 
-    def upstream_failed(self, reason: str, *, timed_out: bool = False) -> None:
+    def upstream_failed(self, reason: str) -> None:
         """The upstream could not be reached or failed during the handshake: 502."""
         self.edge.note_upstream_error()
         log.warning("websocket upstream error on %s: %s request_id=%s", self.edge.target_text(), reason, self.request_id.decode())

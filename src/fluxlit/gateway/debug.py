@@ -2,7 +2,6 @@
 
 import sys
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from .._speedups import IMPLEMENTATION
@@ -23,7 +22,6 @@ class DebugState:
         self.snapshot_served = snapshot_served
         self.recent: deque[dict[str, object]] = deque(maxlen=RECENT_DISPATCHES)
         self.internal_api_base = ""
-        self.spliced: Callable[[], int] = lambda: 0
 
     def announce(self) -> None:
         """Print the ``[fluxlit-debug]`` line to stderr; call it from the lifespan, where the bound port is known."""
@@ -36,8 +34,8 @@ class DebugState:
             flush=True,
         )
 
-    def snapshot(self) -> dict[str, Any]:
-        """The redacted state served at ``GET /__fluxlit/debug``; newest dispatch first."""
+    def snapshot(self, *, spliced: int) -> dict[str, Any]:
+        """The redacted state served at ``GET /__fluxlit/debug``; newest dispatch first. ``spliced`` counts the fast lane's requests."""
         s = self.settings
         return {
             "fluxlit_debug": True,
@@ -49,7 +47,7 @@ class DebugState:
             "streamlit_unavailable": self.upstream.unavailable_reason(),
             "kernels": IMPLEMENTATION,
             "lane": s.gateway_lane,
-            "spliced_requests": self.spliced(),
+            "spliced_requests": spliced,
             "settings": s.redacted(),
             "recent_dispatches": list(reversed(self.recent)),
         }

@@ -12,7 +12,7 @@ from ..settings import FluxlitSettings, SettingsError
 from .debug import DEBUG_PATH, DebugState
 from .headers import REQUEST_ID
 from .http_proxy import proxy_http
-from .observer import Exchange, Observer
+from .observer import Observer
 from .probes import LIVENESS, readiness
 from .close_codes import POLICY_VIOLATION
 from .responses import send_bytes, send_json
@@ -53,10 +53,10 @@ class Gateway:
         self.upstream = upstream
         self.config = upstream.config
         self.spliced = 0
+        """Requests and WebSockets the edge has spliced (the fast lane), for the debug snapshot."""
         self._routes: dict[bytes, Route] = {}
         # Only a gateway that trusts some proxy lets the API see forwarded addresses.
         self._trusts_proxies = settings.trust_proxy
-        """Requests and WebSockets the edge has spliced (the fast lane), for the debug snapshot."""
         self.router = Router(settings.root_path, settings.api_mount_path)
         configure_logging(settings)
         self.metrics: GatewayMetrics | None = load_metrics() if settings.enable_gateway_prometheus_metrics else None
@@ -64,8 +64,6 @@ class Gateway:
         self.debug: DebugState | None = (
             DebugState(settings, upstream, snapshot_served=not under_prefix(DEBUG_PATH, settings.api_mount_path)) if settings.debug else None
         )
-        if self.debug is not None:
-            self.debug.spliced = lambda: self.spliced
         self._ops = self._ops_endpoints()
         access = settings.enable_gateway_access_log or settings.debug
         api_requests = settings.enable_request_logging or settings.debug
@@ -112,12 +110,6 @@ class Gateway:
             if len(self._routes) < ROUTE_CACHE_SIZE:
                 self._routes[raw_path] = route
         return route
-
-    def open_record(self, scope: Scope | None, request_id: bytes, dispatch: str) -> Exchange | None:
-        """An observer record for a request the edge serves itself (``None`` when nothing observes)."""
-        if self.observer is None or scope is None:
-            return None
-        return self.observer.record(scope, dispatch, request_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -168,7 +160,7 @@ class Gateway:
         if self.debug is None:
             await _not_found(send, request_id)
             return
-        await send_json(send, 200, self.debug.snapshot(), request_id)
+        await send_json(send, 200, self.debug.snapshot(spliced=self.spliced), request_id)
 
 
 async def _not_found(send: Send, request_id: bytes) -> None:
@@ -177,12 +169,7 @@ async def _not_found(send: Send, request_id: bytes) -> None:
 
 def _with_request_id(headers: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
     """The request's headers with exactly one ``X-Request-ID``, the gateway's."""
-    for name, value in headers:
-        if name.lower() == REQUEST_ID:
-            if value == request_id and sum(n.lower() == REQUEST_ID for n, _ in headers) == 1:
-                return headers  # the client's own, valid id: nothing to change
-            break
-    else:
+    if all(name.lower() != REQUEST_ID for name, _ in headers):
         return [*headers, (REQUEST_ID, request_id)]
     return [*((n, v) for n, v in headers if n.lower() != REQUEST_ID), (REQUEST_ID, request_id)]
 
