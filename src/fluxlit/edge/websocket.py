@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("fluxlit.gateway")
 
 CLOSE = 0x8
+LINGER_QUIET_S = 0.1
+"""After the gateway's close frame, a client silent this long is taken to have answered."""
 
 
 class UpstreamSide(asyncio.Protocol):
@@ -48,7 +50,7 @@ class UpstreamSide(asyncio.Protocol):
 class WebSocketSplice:
     """One proxied WebSocket: the handshake through a fresh upstream connection, then a raw relay."""
 
-    __slots__ = ("_connection", "client_closed", "client_frames", "early", "edge", "finished", "head", "record", "request_id",
+    __slots__ = ("_connection", "client_closed", "closing", "linger_until", "quiet_since", "client_frames", "early", "edge", "finished", "head", "record", "request_id",
                  "response_complete", "upstream", "upstream_closed", "upstream_frames", "keep_alive")  # fmt: skip
 
     def __init__(self, edge: "EdgeProtocol", head: bytes, request_id: bytes, early: bytes, record: "Record | None") -> None:
@@ -63,6 +65,7 @@ class WebSocketSplice:
         self.response_complete = False
         self.keep_alive = False
         self.client_closed = False
+        self.closing = False
         self.upstream_closed = False
         self.client_frames: FrameInspector | None = None
         self.upstream_frames: FrameInspector | None = None
@@ -148,6 +151,9 @@ class WebSocketSplice:
     # the relay
     def from_client(self, data: bytes) -> None:
         """Client bytes: checked by the inspector, then written upstream as they are."""
+        if self.closing:
+            self._drain(data)
+            return
         if self.upstream is None:
             self.early += data
             return
@@ -164,6 +170,8 @@ class WebSocketSplice:
 
     def from_upstream(self, data: bytes) -> None:
         """Upstream bytes: written to the client as they are, close frames noted."""
+        if self.closing:
+            return  # nothing may follow the gateway's close frame
         try:
             events = self.upstream_frames.feed(data)  # type: ignore[union-attr]
         except WebSocketProtocolError as exc:
@@ -193,14 +201,41 @@ class WebSocketSplice:
         self._close_client(exc.code, exc.reason)
 
     def _close_client(self, code: int, reason: str) -> None:
-        # A close frame only between frames; in the middle of one the connection just drops.
         frames = self.upstream_frames
-        if frames is not None and frames.at_boundary and not self.upstream_closed:
-            self.edge.transport.write(close_codes.close_frame(code, reason))
-            self.edge.transport.close()
+        transport = self.edge.transport
+        if frames is None or not frames.at_boundary:
+            transport.abort()  # in the middle of a frame the connection can only drop
+        elif self.upstream_closed:
+            transport.close()  # the upstream's own close frame has gone to the client
         else:
-            self.edge.transport.abort() if frames is None or not frames.at_boundary else self.edge.transport.close()
+            # Closing handshake: the client's bytes are read and dropped until its close frame comes
+            # (or it falls quiet), so our close frame is not lost to a reset; then the gateway closes.
+            transport.write(close_codes.close_frame(code, reason))
+            self.closing = True
+            self.quiet_since = self.edge.loop.time()
+            self.linger_until = self.quiet_since + self.edge.gateway_config.ws_close_timeout_s
+            self.edge.loop.call_later(LINGER_QUIET_S, self._linger)
+            return
         self._finish()
+
+    def _drain(self, data: bytes) -> None:
+        # After the gateway's close frame: the client's answering close ends the connection.
+        self.quiet_since = self.edge.loop.time()
+        try:
+            events = self.client_frames.feed(data)  # type: ignore[union-attr]
+        except WebSocketProtocolError:
+            return  # a stream already broken: wait for it to fall quiet
+        if any(event.opcode == CLOSE for event in events):
+            self.edge.transport.close()
+
+    def _linger(self) -> None:
+        transport, now = self.edge.transport, self.edge.loop.time()
+        if transport.is_closing():
+            return
+        if now - self.quiet_since >= LINGER_QUIET_S or now >= self.linger_until:
+            transport.close()
+            return
+        self.edge.loop.call_later(LINGER_QUIET_S, self._linger)
 
     def _close_upstream(self, code: int, reason: str) -> None:
         upstream = self.upstream
@@ -213,7 +248,7 @@ class WebSocketSplice:
 
     def upstream_lost(self) -> None:
         """The upstream connection ended: after its close frame the client's follows; without one, 1011."""
-        if self.finished:
+        if self.finished or self.closing:
             return
         if self.upstream_closed:
             self.edge.transport.close()
@@ -227,6 +262,9 @@ class WebSocketSplice:
     def client_gone(self) -> None:
         """The client connection ended: the upstream gets the client's close, or 1001 without one."""
         if self.finished:
+            return
+        if self.closing:
+            self._finish()  # the gateway closed first; the upstream was dealt with then
             return
         if self.upstream is not None:
             self._close_upstream(close_codes.GOING_AWAY, "client went away")
