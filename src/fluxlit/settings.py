@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ._speedups.header_names import CREDENTIAL_HEADERS, HOP_BY_HOP
+from ._speedups.header_names import CREDENTIAL_HEADERS, HOP_BY_HOP, OVERRIDE_AND_IDENTITY
 from .project_file import ProjectFileError, read_project_file
 
 ENV_PREFIX = "FLUXLIT_"
@@ -55,6 +55,8 @@ def refused_forward_header(name: str) -> str | None:
         return "is set by the gateway itself"
     if lowered.encode() in HOP_BY_HOP:
         return "is hop-by-hop"
+    if lowered.encode() in OVERRIDE_AND_IDENTITY:
+        return "rewrites the path or claims a client address"
     return None
 
 

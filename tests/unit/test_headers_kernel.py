@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fluxlit._speedups.header_names import CLIENT_FORWARDING, HOP_BY_HOP, STREAMLIT_NEEDS, WEBSOCKET_HANDSHAKE, WITHHELD_CREDENTIALS
+from fluxlit._speedups.header_names import (
+    CLIENT_FORWARDING,
+    HOP_BY_HOP,
+    OVERRIDE_AND_IDENTITY,
+    STREAMLIT_NEEDS,
+    WEBSOCKET_HANDSHAKE,
+    WITHHELD_CREDENTIALS,
+)
 from tests.conftest import twin
 
 RID = b"0123456789abcdef0123456789abcdef"
@@ -42,7 +49,70 @@ def test_heads_that_must_not_be_served(kernel, headers, version: str, status: in
     assert problem is not None and problem[0] == status and reason in problem[1]
 
 
-KNOWN = sorted(HOP_BY_HOP | CLIENT_FORWARDING | WEBSOCKET_HANDSHAKE | WITHHELD_CREDENTIALS | STREAMLIT_NEEDS) + [
+REFUSED_TARGETS = {
+    b"/a/./b": "dot-segment", b"/a/../b": "dot-segment", b"/a/..": "dot-segment", b"/a/.": "dot-segment",
+    b"/..": "dot-segment", b"/a/%2e%2e/b": "dot-segment", b"/a/%2E%2E/b": "dot-segment", b"/a/.%2e/b": "dot-segment",
+    b"/a/%2e/b": "dot-segment", b"/a/..%2fb": "dot-segment", b"/a/%2e%2e%5cb": "dot-segment", b"/a%2f..%2fb": "dot-segment",
+    b"/api/../x": "dot-segment", b"http://h/a/../b": "dot-segment", b"/a\\b": "backslash", b"/a/..\\b": "backslash",
+    b"/a%00b": "encoded NUL", b"/a%00": "encoded NUL", b"//evil.example/x": "starts with //", b"//": "starts with //",
+    b"h:443": "not a path", b"javascript:x": "not a path", b"": "not a path",
+}  # fmt: skip
+FORWARDED_TARGETS = [
+    b"/", b"*", b"/a/b.c", b"/.well-known/x", b"/a..b/..c", b"/a%252e%252e/b", b"/a%2fb", b"/a%5cb", b"/a?x=/../..",
+    b"/a?x=%00", b"/_stcore/stream", b"http://h/abs?q=1", b"http://h", b"/a/b/",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", REFUSED_TARGETS, ids=[u.decode("latin-1") for u in REFUSED_TARGETS])
+def test_targets_that_mean_another_path_after_normalisation_are_refused(kernel, url: bytes) -> None:
+    problem = check(kernel, [(b"host", b"a")], url=url)
+    assert problem is not None and problem[0] == 400 and REFUSED_TARGETS[url] in problem[1]
+
+
+@pytest.mark.parametrize("url", FORWARDED_TARGETS, ids=[u.decode() for u in FORWARDED_TARGETS])
+def test_other_targets_pass(kernel, url: bytes) -> None:
+    assert check(kernel, [(b"host", b"a")], url=url) is None
+
+
+REFUSED_HOSTS = {
+    b"a/b": "not host[:port]", b"user@a": "not host[:port]", b"a b": "not host[:port]", b"a\\b": "not host[:port]",
+    b"a?b": "not host[:port]", b"a#b": "not host[:port]", "caf\u00e9".encode(): "not host[:port]",
+    b"a:99999": "bad port", b"a:0": "bad port", b"a:": "bad port", b"a:x1": "bad port", b"a:80:80": "bad port",
+    b"a:123456": "bad port", b"[::1": "IPv6", b"[zz]": "IPv6", b"[]": "IPv6", b"[::1]x": "IPv6", b"[::1]:0": "bad port",
+}  # fmt: skip
+ACCEPTED_HOSTS = [b"", b"a", b"a:8080", b"127.0.0.1:1", b"[::1]", b"[::1]:65535", b"xn--bcher-kva.example", b"a-b.c_d"]
+
+
+@pytest.mark.parametrize("host", REFUSED_HOSTS, ids=[h.decode("latin-1") for h in REFUSED_HOSTS])
+def test_a_host_that_is_not_host_and_port_is_refused(kernel, host: bytes) -> None:
+    problem = check(kernel, [(b"host", host)])
+    assert problem is not None and problem[0] == 400 and REFUSED_HOSTS[host] in problem[1]
+
+
+@pytest.mark.parametrize("host", ACCEPTED_HOSTS, ids=[h.decode() for h in ACCEPTED_HOSTS])
+def test_hosts_and_ports_pass(kernel, host: bytes) -> None:
+    assert check(kernel, [(b"host", host)]) is None
+
+
+def test_exactly_max_count_fields_pass(kernel) -> None:
+    assert check(kernel, [(b"host", b"a")] + [(b"x-n", b"1")] * 99) is None
+
+
+@settings(max_examples=400)
+@given(
+    st.one_of(
+        st.binary(max_size=40),
+        st.lists(st.sampled_from([b"/", b".", b"..", b"%2e", b"%2E", b"%2f", b"%5c", b"%00", b"\\", b"a", b"?", b"#", b"%"]),
+                 max_size=10).map(b"".join),
+    ),
+    st.one_of(st.binary(max_size=20), st.lists(st.sampled_from([b"a", b":", b"[", b"]", b"1", b"0", b"@", b" "]), max_size=8).map(b"".join)),
+)
+def test_twins_agree_on_targets_and_hosts(url: bytes, host: bytes) -> None:
+    for call, arg in (("target_problem", url), ("target_problem", b"/" + url), ("host_problem", host)):
+        assert outcome("pure", call, arg) == outcome("compiled", call, arg)
+
+
+KNOWN = sorted(HOP_BY_HOP | CLIENT_FORWARDING | OVERRIDE_AND_IDENTITY | WEBSOCKET_HANDSHAKE | WITHHELD_CREDENTIALS | STREAMLIT_NEEDS) + [
     b"x-custom", b"proxy-foo", b"X-Forwarded-For", b"Host", b"accept-language", b"if-none-match", b"sec-fetch-mode",
 ]  # fmt: skip
 names = st.one_of(st.sampled_from(KNOWN), st.binary(min_size=1, max_size=12))
@@ -208,6 +278,24 @@ def test_upstream_head_reports_the_body_framing_and_expect(kernel, headers, fram
     assert result[2:] == framing
 
 
+def test_upstream_head_drops_override_and_identity_headers_whoever_sends_them(kernel) -> None:
+    sent = [(b"host", b"a"), *((name, b"/admin") for name in sorted(OVERRIDE_AND_IDENTITY)), (b"x-kept", b"1")]
+    for trusted in (False, True):
+        head, _ = upstream(kernel, sent, trusted=trusted, allowlist=OVERRIDE_AND_IDENTITY | {b"x-kept"})
+        names = {key.lower() for key, *_ in parse(head)[1]}
+        assert not names & OVERRIDE_AND_IDENTITY and b"x-kept" in names
+
+
+def test_header_names_with_underscores_are_dropped_unless_allowed(kernel) -> None:
+    sent = [(b"host", b"a"), (b"content_length", b"5"), (b"x_forwarded_for", b"6.6.6.6"), (b"x-dash", b"1")]
+    dropped = kernel.upstream_head(b"GET", b"/", sent, "203.0.113.9", "http", False, False, None, b"d", False)[0]
+    kept = kernel.upstream_head(b"GET", b"/", sent, "203.0.113.9", "http", False, False, None, b"d", True)[0]
+    assert b"_" not in dropped and b"x-dash: 1" in dropped
+    assert b"content_length: 5" in kept and b"x_forwarded_for: 6.6.6.6" in kept
+    listed = kernel.upstream_request_headers(sent, None, "http", RID, False, False, None)
+    assert [name for name, _ in listed if "_" in name] == []
+
+
 def test_upstream_head_withholds_credentials_streamlit_has_no_use_for(kernel) -> None:
     credentials = [(b"authorization", b"Bearer t"), (b"x-api-key", b"k"), (b"proxy-authorization", b"Basic x"), (b"proxy-foo", b"1")]
     head, _ = upstream(kernel, [(b"host", b"h"), *credentials, (b"cookie", b"session=1")])
@@ -302,11 +390,12 @@ request_ids = st.one_of(st.just(b"client-42"), st.binary(max_size=12), st.just(b
     st.booleans(),
     st.booleans(),
     st.sampled_from([None, frozenset(), frozenset({b"x-custom", b"x-other"})]),
+    st.booleans(),
 )
-def test_twins_agree_on_upstream_heads(headers, incoming, target, client, scheme, websocket, trusted, allowlist) -> None:
+def test_twins_agree_on_upstream_heads(headers, incoming, target, client, scheme, websocket, trusted, allowlist, underscores) -> None:
     if incoming is not None:
         headers = [*headers, (b"X-Request-ID", incoming)]
-    args = (b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"fallback:8501")
+    args = (b"GET", target, headers, client, scheme, websocket, trusted, allowlist, b"fallback:8501", underscores)
     assert upstream_outcome("pure", args) == upstream_outcome("compiled", args)
 
 

@@ -116,6 +116,51 @@ def test_a_failed_stream_stays_failed(kernel) -> None:
         inspector.feed(wire(Frame(Opcode.TEXT, b"ok"), mask=True))
 
 
+def text_stream(*parts: tuple[int, bytes, bool], compressed: bool = False) -> bytes:
+    """Masked client frames (opcode, payload, fin); ``compressed`` sets RSV1 on the first."""
+    data = b"".join(wire(Frame(Opcode(op), payload, fin=fin), mask=True) for op, payload, fin in parts)
+    return bytes([data[0] | 0x40]) + data[1:] if compressed else data
+
+
+SNOWMAN = "\u2603".encode()  # three bytes
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        text_stream((1, "héllo ".encode() + SNOWMAN, True)),
+        text_stream((1, SNOWMAN[:1], False), (9, b"\xff", True), (0, SNOWMAN[1:], True)),  # split character, ping between
+        text_stream((1, b"", True)),
+        text_stream((2, b"\xff\xfe", True)),  # binary is never decoded
+        text_stream((1, b"\xff", True), compressed=True),  # the inflating end checks compressed text
+    ],
+    ids=["whole", "split-around-a-ping", "empty", "binary", "compressed"],
+)
+def test_valid_or_unchecked_text_passes_the_utf8_check(kernel, data: bytes) -> None:
+    for chunk in (None, 1):
+        inspect(kernel, data, masked=CLIENT, chunk=chunk, check_utf8=True, allow_rsv1=True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        text_stream((1, b"ok \xff", True)),
+        text_stream((1, b"\xed\xa0\x80", True)),  # a UTF-16 surrogate
+        text_stream((1, b"\xc0\xaf", True)),  # overlong
+        text_stream((1, b"\xf4\x90\x80\x80", True)),  # above U+10FFFF
+        text_stream((1, SNOWMAN[:2], True)),  # truncated at the end of the message
+        text_stream((1, SNOWMAN[:2], False), (0, b"a", True)),  # broken across fragments
+    ],
+    ids=["bad-byte", "surrogate", "overlong", "too-high", "truncated", "across-fragments"],
+)
+def test_text_that_is_not_utf8_fails_with_1007(kernel, data: bytes) -> None:
+    for chunk in (None, 1):
+        with pytest.raises(WebSocketProtocolError, match="not valid UTF-8") as caught:
+            inspect(kernel, data, masked=CLIENT, chunk=chunk, check_utf8=True)
+        assert caught.value.code == 1007
+    inspect(kernel, data, masked=CLIENT)  # unchecked unless asked
+
+
 @pytest.mark.parametrize(
     "frame",
     [
@@ -140,7 +185,7 @@ def test_at_boundary_only_between_frames(kernel, frame: Frame) -> None:
 frames = st.builds(
     lambda op, payload, fin, mask: (op, payload, fin, mask),
     st.sampled_from([0, 1, 2, 3, 8, 9, 10, 11]),
-    st.binary(max_size=300),
+    st.binary(max_size=300) | st.text(max_size=100).map(str.encode),
     st.booleans(),
     st.booleans(),
 )
@@ -181,9 +226,10 @@ def outcome(kernel_name: str, data: bytes, chunk: int | None, **options) -> tupl
     st.booleans(),
     st.sampled_from([None, 1, 3, 64]),
     st.sampled_from([0, 100]),
+    st.booleans(),
 )
-def test_twins_agree_on_generated_streams(data: bytes, masked: bool, chunk: int | None, max_frame: int) -> None:
-    options = {"masked": masked, "max_frame": max_frame}
+def test_twins_agree_on_generated_streams(data: bytes, masked: bool, chunk: int | None, max_frame: int, check_utf8: bool) -> None:
+    options = {"masked": masked, "max_frame": max_frame, "check_utf8": check_utf8}
     pure, compiled = outcome("pure", data, chunk, **options), outcome("compiled", data, chunk, **options)
     assert pure == compiled
     whole = {name: outcome(name, data, None, **options) for name in ("pure", "compiled")}

@@ -62,6 +62,8 @@ if TYPE_CHECKING:
         downstream_head,
         downstream_response_headers,
         head_problem,
+        host_problem,
+        target_problem,
         upstream_head,
         upstream_request_headers,
     )
@@ -74,6 +76,8 @@ else:
     BodyLimit = _modules["body_limit"].BodyLimit
     FrameInspector = _modules["ws_frames"].FrameInspector
     head_problem = _modules["headers"].head_problem
+    target_problem = _modules["headers"].target_problem
+    host_problem = _modules["headers"].host_problem
     connection_tokens = _modules["headers"].connection_tokens
     upstream_request_headers = _modules["headers"].upstream_request_headers
     downstream_response_headers = _modules["headers"].downstream_response_headers
@@ -90,12 +94,14 @@ __all__ = [
     "downstream_head",
     "downstream_response_headers",
     "head_problem",
+    "host_problem",
     "KERNELS",
     "is_valid_request_id",
     "load_twin",
     "mint_request_id",
     "pure_python_requested",
     "request_id_for",
+    "target_problem",
     "upstream_head",
     "upstream_request_headers",
 ]

@@ -5,6 +5,12 @@ from ._headers_py import HeaderPairs, Headers
 def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int, max_count: int) -> tuple[int, str] | None:
     """Status and reason for a request head that must not be served, or ``None``."""
 
+def target_problem(url: bytes) -> str | None:
+    """Why a request target must be refused, or ``None`` (see ``_headers_py.target_problem``)."""
+
+def host_problem(host: bytes) -> str | None:
+    """Why a ``Host`` value is not ``host[:port]`` (path, userinfo, spaces, bad port), or ``None``."""
+
 def connection_tokens(headers: HeaderPairs) -> set[bytes]:
     """Header names listed in ``Connection``: hop-by-hop by declaration."""
 
@@ -16,6 +22,7 @@ def upstream_request_headers(
     websocket: bool,
     trusted: bool,
     allowlist: frozenset[bytes] | None,
+    underscores: bool = False,
 ) -> list[tuple[str, str]]:
     """Headers for the upstream request (see ``_headers_py.upstream_request_headers``)."""
 
@@ -29,6 +36,7 @@ def upstream_head(
     trusted: bool,
     allowlist: frozenset[bytes] | None,
     default_host: bytes,
+    underscores: bool = False,
 ) -> tuple[bytes, bytes, int, bool]:
     """The upstream request head, the request id, the body's framing and Expect (see ``_headers_py.upstream_head``)."""
 

@@ -17,6 +17,7 @@ from .header_names import (
     CLIENT_FORWARDING,
     HONOURED_FROM_TRUSTED,
     HOP_BY_HOP,
+    OVERRIDE_AND_IDENTITY,
     REQUEST_ID,
     RESPONSE_OWNED,
     STREAMLIT_NEEDS,
@@ -58,6 +59,7 @@ cdef dict _flags_by_name():
     mark(HOP_BY_HOP, F_HOP)
     mark(WEBSOCKET_HANDSHAKE, F_WEBSOCKET)
     mark(WITHHELD_CREDENTIALS, F_WITHHELD)
+    mark(OVERRIDE_AND_IDENTITY, F_WITHHELD)
     mark(STREAMLIT_NEEDS, F_NEEDED)
     mark(RESPONSE_OWNED, F_RESPONSE_OWNED)
     mark([b"connection"], F_CONNECTION)
@@ -142,12 +144,14 @@ def head_problem(bytes url, list headers, str http_version, Py_ssize_t max_bytes
         return 431, f"more than {max_count} header fields (FLUXLIT_GATEWAY_MAX_HEADER_COUNT)"
     cdef Py_ssize_t size = PyBytes_GET_SIZE(url)
     cdef int hosts = 0
+    cdef bytes host = b""
     cdef object transfer_encoding = None
     cdef bytes name, value
     for name, value in headers:
         size += PyBytes_GET_SIZE(name) + PyBytes_GET_SIZE(value) + 4
         if PyBytes_GET_SIZE(name) == 4 and memcmp(PyBytes_AS_STRING(name), b"host", 4) == 0:
             hosts += 1
+            host = value
         elif PyBytes_GET_SIZE(name) == 17 and memcmp(PyBytes_AS_STRING(name), b"transfer-encoding", 17) == 0:
             transfer_encoding = value
     if size > max_bytes:
@@ -163,6 +167,104 @@ def head_problem(bytes url, list headers, str http_version, Py_ssize_t max_bytes
             return 400, "Transfer-Encoding on an HTTP/1.0 request"
         if transfer_encoding.strip().lower() != b"chunked":
             return 400, "Transfer-Encoding other than chunked"
+    problem = target_problem(url)
+    if problem is not None:
+        return 400, problem
+    problem = host_problem(host)
+    if problem is not None:
+        return 400, problem
+    return None
+
+
+cdef str NOT_A_PATH = "request target is not a path; send an origin-form target such as /page"
+cdef str BACKSLASH = "backslash in the request path; use /"
+cdef str LEADING_SLASHES = "request path starts with //"
+cdef str ENCODED_NUL = "encoded NUL (%00) in the request path"
+cdef str DOT_SEGMENT = "dot-segment (. or ..) in the request path, raw or percent-encoded; send the normalised path"
+
+
+cpdef object target_problem(bytes url):
+    """Why a request target must be refused, or ``None`` (see ``_headers_py.target_problem``)."""
+    cdef bytes path = url
+    if PyBytes_GET_SIZE(url) == 1 and PyBytes_AS_STRING(url)[0] == 42:
+        return None
+    if PyBytes_GET_SIZE(url) == 0 or PyBytes_AS_STRING(url)[0] != 47:
+        scheme, separator, rest = url.partition(b"://")
+        if not separator or not scheme.isalpha():
+            return NOT_A_PATH
+        slash = rest.find(b"/")
+        path = rest[slash:] if slash >= 0 else b"/"
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(path)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(path)
+    cdef Py_ssize_t i, end = n
+    cdef bint backslash = False, percent = False, dot = False
+    for i in range(n):
+        if p[i] == 63 or p[i] == 35:  # ? or #: the path ends
+            end = i
+            break
+        if p[i] == 92:
+            backslash = True
+        elif p[i] == 37:
+            percent = True
+        elif p[i] == 46:
+            dot = True
+    if backslash:
+        return BACKSLASH
+    if end >= 2 and p[0] == 47 and p[1] == 47:
+        return LEADING_SLASHES
+    if not (percent or dot):
+        return None
+    cdef bytes lowered = path[:end].lower()
+    if percent and b"%00" in lowered:
+        return ENCODED_NUL
+    if not dot and b"%2e" not in lowered:
+        return None
+    segments = lowered.replace(b"%2e", b".").replace(b"%2f", b"/").replace(b"%5c", b"/").split(b"/")
+    if b"." in segments or b".." in segments:
+        return DOT_SEGMENT
+    return None
+
+
+cdef bytes HOST_NAME_TABLE = bytes([c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%" for c in range(256)])
+cdef bytes IPV6_BYTES = b"0123456789abcdefABCDEF:."
+cdef str NOT_HOST = "Host is not host[:port] (no path, userinfo, spaces or other characters)"
+cdef str BAD_IPV6 = "Host is not a valid [IPv6] literal; send host[:port]"
+cdef str BAD_PORT = "Host has a bad port; send a port from 1 to 65535"
+
+
+cpdef object host_problem(bytes host):
+    """Why a ``Host`` value is not ``host[:port]`` (path, userinfo, spaces, bad port), or ``None``."""
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(host)
+    cdef const unsigned char* allowed = <const unsigned char*>PyBytes_AS_STRING(HOST_NAME_TABLE)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(host)
+    cdef Py_ssize_t i = 0, start
+    cdef long port = 0
+    if n == 0:
+        return None
+    if p[0] == 91:  # [
+        end = host.find(b"]")
+        literal, rest = (host[1:end], host[end + 1 :]) if end > 0 else (b"", b"")
+        if not literal or literal.strip(IPV6_BYTES) or (rest and rest[:1] != b":"):
+            return BAD_IPV6
+        if not rest:
+            return None
+        i = end + 1
+    else:
+        while i < n and p[i] != 58:
+            if not allowed[p[i]]:
+                return NOT_HOST
+            i += 1
+        if i == n:
+            return None
+    start = i + 1  # after the colon
+    if n - start == 0 or n - start > 5:
+        return BAD_PORT
+    for i in range(start, n):
+        if not 48 <= p[i] <= 57:
+            return BAD_PORT
+        port = port * 10 + (p[i] - 48)
+    if port == 0 or port > 65535:
+        return BAD_PORT
     return None
 
 
@@ -216,7 +318,7 @@ cdef inline long long _digits(bytes value):
     return n if n < (1LL << 60) else (1LL << 60)
 
 
-cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags, bint trusted, allowlist, bint handshake, _Framing framing=None):
+cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags, bint trusted, allowlist, bint underscores, bint handshake, _Framing framing=None):
     # The header pass both lanes share (see ``_headers_py._upstream_pairs``); with ``framing`` it
     # also notes the body's framing (see ``_headers_py._framing``).
     cdef set extra = _extra_tokens(headers)
@@ -257,6 +359,8 @@ cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags
             continue
         elif PyBytes_GET_SIZE(name) >= 6 and memcmp(PyBytes_AS_STRING(name), b"proxy-", 6) == 0:
             continue
+        elif not underscores and memchr(PyBytes_AS_STRING(name), 95, PyBytes_GET_SIZE(name)) != NULL:
+            continue
         elif allowlist is None or flags & F_NEEDED or name.startswith(NEEDED_PREFIXES) or name in allowlist:
             out.append((name, value))
         elif handshake and flags & F_WEBSOCKET:
@@ -287,9 +391,10 @@ def upstream_request_headers(
     bint websocket,
     bint trusted,
     allowlist,
+    bint underscores=False,
 ):
     """Headers for the upstream request (see ``_headers_py.upstream_request_headers``)."""
-    cdef list pairs = _upstream_pairs(headers, client_host, scheme, F_HOP | (F_WEBSOCKET if websocket else 0), trusted, allowlist, False)[0]
+    cdef list pairs = _upstream_pairs(headers, client_host, scheme, F_HOP | (F_WEBSOCKET if websocket else 0), trusted, allowlist, underscores, False)[0]
     cdef list out = []
     cdef bytes name, value
     for name, value in pairs:
@@ -308,10 +413,11 @@ def upstream_head(
     bint trusted,
     allowlist,
     bytes default_host,
+    bint underscores=False,
 ):
     """The upstream request head, the request id, the body's framing and Expect (see ``_headers_py.upstream_head``)."""
     cdef _Framing framing = _Framing.__new__(_Framing)
-    cdef tuple found = _upstream_pairs(headers, client_host, scheme, F_HOP, trusted, allowlist, websocket, framing)
+    cdef tuple found = _upstream_pairs(headers, client_host, scheme, F_HOP, trusted, allowlist, underscores, websocket, framing)
     cdef bint chunked = framing.length < 0
     cdef bytes request_id = request_id_for(found[2])
     cdef list lines = [method, b" ", target, b" HTTP/1.1\r\n"]

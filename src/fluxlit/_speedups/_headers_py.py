@@ -13,6 +13,7 @@ from .header_names import (
     CLIENT_FORWARDING,
     HONOURED_FROM_TRUSTED,
     HOP_BY_HOP,
+    OVERRIDE_AND_IDENTITY,
     REQUEST_ID,
     RESPONSE_OWNED,
     STREAMLIT_NEEDS,
@@ -32,11 +33,13 @@ def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int
         return 431, f"more than {max_count} header fields (FLUXLIT_GATEWAY_MAX_HEADER_COUNT)"
     size = len(url)
     hosts = 0
+    host = b""
     transfer_encoding: bytes | None = None
     for name, value in headers:
         size += len(name) + len(value) + 4
         if name == b"host":
             hosts += 1
+            host = value
         elif name == b"transfer-encoding":
             transfer_encoding = value
     if size > max_bytes:
@@ -53,6 +56,71 @@ def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int
         if transfer_encoding.strip().lower() != b"chunked":
             # llhttp accepts codings before "chunked" (gzip, chunked); the proxy would drop them.
             return 400, "Transfer-Encoding other than chunked"
+    if problem := target_problem(url):
+        return 400, problem
+    if problem := host_problem(host):
+        return 400, problem
+    return None
+
+
+def target_problem(url: bytes) -> str | None:
+    """Why a request target must be refused, or ``None``.
+
+    Refused: a path with a dot-segment (raw or percent-encoded, also beside an encoded slash or
+    backslash), an encoded NUL, a raw backslash or a leading ``//``; a target that is neither a
+    path, an absolute URL nor ``*``. Anything else is forwarded byte for byte, so the upstream must
+    never see a path that means something else once it normalises it.
+    """
+    if url == b"*":
+        return None  # asterisk-form: the edge answers it
+    path = url
+    if url[:1] != b"/":
+        scheme, separator, rest = url.partition(b"://")
+        if not separator or not scheme.isalpha():
+            return "request target is not a path; send an origin-form target such as /page"
+        slash = rest.find(b"/")
+        path = rest[slash:] if slash >= 0 else b"/"
+    path = path.split(b"?", 1)[0].split(b"#", 1)[0]
+    if b"\\" in path:
+        return "backslash in the request path; use /"
+    if path[:2] == b"//":
+        return "request path starts with //"
+    lowered = path.lower()
+    if b"%00" in lowered:
+        return "encoded NUL (%00) in the request path"
+    if b"." not in path and b"%2e" not in lowered:
+        return None
+    # Segments as a normalising back end sees them: encoded dots, slashes and backslashes decoded.
+    segments = lowered.replace(b"%2e", b".").replace(b"%2f", b"/").replace(b"%5c", b"/").split(b"/")
+    if b"." in segments or b".." in segments:
+        return "dot-segment (. or ..) in the request path, raw or percent-encoded; send the normalised path"
+    return None
+
+
+_HOST_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=%")
+_IPV6_BYTES = frozenset(b"0123456789abcdefABCDEF:.")
+
+
+def host_problem(host: bytes) -> str | None:
+    """Why a ``Host`` value is not ``host[:port]`` (path, userinfo, spaces, bad port), or ``None``."""
+    if not host:
+        return None  # empty Host: allowed for a target without an authority
+    port: bytes | None = None
+    if host[:1] == b"[":
+        end = host.find(b"]")
+        literal, rest = (host[1:end], host[end + 1 :]) if end > 0 else (b"", b"")
+        if not literal or not _IPV6_BYTES.issuperset(literal) or (rest and rest[:1] != b":"):
+            return "Host is not a valid [IPv6] literal; send host[:port]"
+        if rest:
+            port = rest[1:]
+    else:
+        name, colon, after = host.partition(b":")
+        if not _HOST_NAME_BYTES.issuperset(name):
+            return "Host is not host[:port] (no path, userinfo, spaces or other characters)"
+        if colon:
+            port = after
+    if port is not None and not (port.isdigit() and len(port) <= 5 and 0 < int(port) <= 65535):
+        return "Host has a bad port; send a port from 1 to 65535"
     return None
 
 
@@ -86,9 +154,11 @@ def _proto(value: bytes | None, scheme: str) -> str:
     return "https" if scheme in ("https", "wss") else "http"
 
 
-def _forwards(name: bytes, allowlist: frozenset[bytes] | None) -> bool:
-    if name in WITHHELD_CREDENTIALS or name.startswith(b"proxy-"):
+def _forwards(name: bytes, allowlist: frozenset[bytes] | None, underscores: bool) -> bool:
+    if name in WITHHELD_CREDENTIALS or name in OVERRIDE_AND_IDENTITY or name.startswith(b"proxy-"):
         return False
+    if b"_" in name and not underscores:
+        return False  # nginx's default: some back ends read Content_Length or X_Forwarded_For as the dashed name
     if allowlist is None:
         return True
     return name in STREAMLIT_NEEDS or name.startswith(STREAMLIT_NEEDS_PREFIXES) or name in allowlist
@@ -101,6 +171,7 @@ def _upstream_pairs(
     handshake: bool | None,
     trusted: bool,
     allowlist: frozenset[bytes] | None,
+    underscores: bool,
 ) -> tuple[list[tuple[bytes, bytes]], bytes | None, bytes | None]:
     """The header pass both lanes share: the forwarded pairs, the client's Host and its ``X-Request-ID``.
 
@@ -130,7 +201,7 @@ def _upstream_pairs(
                 chain.extend(hop for part in value.split(b",") if (hop := part.strip()))
             elif name in HONOURED_FROM_TRUSTED:
                 claimed.setdefault(name, value)
-        elif name not in drop and (_forwards(name, allowlist) or (handshake and name in WEBSOCKET_HANDSHAKE)):
+        elif name not in drop and (_forwards(name, allowlist, underscores) or (handshake and name in WEBSOCKET_HANDSHAKE)):
             out.append((name, value))
     if client_host:
         chain.append(client_host.encode())
@@ -154,16 +225,18 @@ def upstream_request_headers(
     websocket: bool,
     trusted: bool,
     allowlist: frozenset[bytes] | None,
+    underscores: bool = False,
 ) -> list[tuple[str, str]]:
     """Headers for an upstream request made by an HTTP client library (the ASGI lane).
 
     Keeps one ``Host`` (Streamlit checks WebSocket ``Origin`` against it); drops hop-by-hop and
-    ``Connection``-named headers, withheld credentials and, with an ``allowlist``, names Streamlit
-    does not need. A ``trusted`` peer's ``X-Forwarded-For`` chain is extended with the peer and its
+    ``Connection``-named headers, withheld credentials, override and identity headers, names with an
+    underscore (unless ``underscores``) and, with an ``allowlist``, names Streamlit does not need. A
+    ``trusted`` peer's ``X-Forwarded-For`` chain is extended with the peer and its
     ``X-Forwarded-Proto/-Host/-Port/-Prefix`` kept; otherwise every client forwarding header is
     removed and ``X-Forwarded-For/-Proto/-Host`` come from the socket. The request id comes last.
     """
-    pairs, _, _ = _upstream_pairs(headers, client_host, scheme, False if websocket else None, trusted, allowlist)
+    pairs, _, _ = _upstream_pairs(headers, client_host, scheme, False if websocket else None, trusted, allowlist, underscores)
     out = [(_text(name), _text(value)) for name, value in pairs]
     out.append(("X-Request-ID", request_id.decode("ascii")))
     return out
@@ -179,6 +252,7 @@ def upstream_head(
     trusted: bool,
     allowlist: frozenset[bytes] | None,
     default_host: bytes,
+    underscores: bool = False,
 ) -> tuple[bytes, bytes, int, bool]:
     """The upstream request head as bytes, the request id (the client's when valid, else minted),
     the body's framing (``-1`` chunked, else the Content-Length, 0 for none) and whether the client
@@ -189,7 +263,7 @@ def upstream_head(
     chunked body is re-framed, so ``Transfer-Encoding: chunked`` is set here; a request without
     ``Host`` (HTTP/1.0) gets ``default_host``.
     """
-    pairs, host, incoming_id = _upstream_pairs(headers, client_host, scheme, True if websocket else None, trusted, allowlist)
+    pairs, host, incoming_id = _upstream_pairs(headers, client_host, scheme, True if websocket else None, trusted, allowlist, underscores)
     request_id = request_id_for(incoming_id)
     length, expect = _framing(headers)
     chunked = length < 0

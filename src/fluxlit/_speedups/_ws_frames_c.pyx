@@ -3,7 +3,7 @@
 
 from libc.string cimport memcpy
 
-from .constants import WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG, WS_MAX_CONTROL_PAYLOAD
+from .constants import WS_CLOSE_INVALID_DATA, WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG, WS_MAX_CONTROL_PAYLOAD
 from .errors import FrameEvent, WebSocketProtocolError
 
 cdef enum State:
@@ -12,6 +12,8 @@ cdef enum State:
     PAYLOAD = 2
 
 cdef int PROTOCOL_ERROR = WS_CLOSE_PROTOCOL_ERROR
+cdef int INVALID_DATA = WS_CLOSE_INVALID_DATA
+cdef str NOT_UTF8 = "text message is not valid UTF-8"
 cdef int TOO_BIG = WS_CLOSE_TOO_BIG
 cdef int MAX_CONTROL = WS_MAX_CONTROL_PAYLOAD
 cdef int CLOSE = 0x8
@@ -33,6 +35,17 @@ cdef class FrameInspector:
     cdef readonly unsigned long long max_frame
     cdef readonly unsigned long long max_message
     cdef readonly bint allow_rsv1
+    cdef readonly bint check_utf8
+    cdef bint _text
+    cdef bint _checking
+    cdef bint _last
+    cdef unsigned char _mask[4]
+    cdef bint _has_mask
+    cdef unsigned long long _offset
+    # UTF-8 decoding state: continuation bytes still due, and the range the next one must be in.
+    cdef int _utf8_need
+    cdef unsigned char _utf8_lo
+    cdef unsigned char _utf8_hi
     cdef State _state
     cdef unsigned char _header[16]
     cdef int _have
@@ -42,11 +55,16 @@ cdef class FrameInspector:
     cdef unsigned long long _message_size
     cdef object _error
 
-    def __init__(self, *, bint masked, unsigned long long max_frame=0, unsigned long long max_message=0, bint allow_rsv1=False):
+    def __init__(self, *, bint masked, unsigned long long max_frame=0, unsigned long long max_message=0, bint allow_rsv1=False,
+                 bint check_utf8=False):
         self.masked = masked
         self.max_frame = max_frame
         self.max_message = max_message
         self.allow_rsv1 = allow_rsv1
+        self.check_utf8 = check_utf8
+        self._text = self._checking = self._last = self._has_mask = False
+        self._offset = 0
+        self._utf8_need = 0
         self._state = HEADER
         self._have = 0
         self._need = 2
@@ -89,10 +107,14 @@ cdef class FrameInspector:
                 step = <unsigned long long>(end - pos)
                 if self._remaining < step:
                     step = self._remaining
+                if self._checking:
+                    self._check(data + pos, <Py_ssize_t>step)
                 self._remaining -= step
                 pos += <Py_ssize_t>step
                 if self._remaining == 0:
                     self._state = HEADER
+                    if self._checking and self._last:
+                        self._finish_text()
                 continue
             take = self._need - self._have
             if take > end - pos:
@@ -151,12 +173,24 @@ cdef class FrameInspector:
             raise WebSocketProtocolError(PROTOCOL_ERROR, "payload length has its most significant bit set")
         if self.max_frame and length > self.max_frame:
             raise WebSocketProtocolError(TOO_BIG, f"frame of {length} bytes is over the {self.max_frame}-byte limit")
+        cdef bint masked = self._header[1] & 0x80
+        self._checking = False
         if opcode < 0x8:
             self._message_size = length if opcode else self._message_size + length
             if self.max_message and self._message_size > self.max_message:
                 raise WebSocketProtocolError(TOO_BIG, f"message over the {self.max_message}-byte limit")
             self._in_message = not fin
-        cdef bint masked = self._header[1] & 0x80
+            if opcode:
+                self._text = self.check_utf8 and opcode == 0x1 and not self._header[0] & 0x40
+            if self._text:
+                self._checking = True
+                self._last = fin
+                self._offset = 0
+                self._has_mask = masked
+                if masked:
+                    memcpy(self._mask, &self._header[self._have - 4], 4)
+                if fin and length == 0:
+                    self._finish_text()
         if opcode == CLOSE and length == 1:
             raise WebSocketProtocolError(PROTOCOL_ERROR, "close frame with a 1-byte payload")
         if opcode == CLOSE and length >= 2:
@@ -180,6 +214,51 @@ cdef class FrameInspector:
         cdef unsigned long long length = self._remaining
         self._next(length - 2)
         return FrameEvent(CLOSE, True, masked, length, code)
+
+    cdef int _check(self, const unsigned char* data, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i
+        cdef unsigned char c
+        cdef int need = self._utf8_need
+        cdef unsigned char lo = self._utf8_lo, hi = self._utf8_hi
+        for i in range(n):
+            c = data[i]
+            if self._has_mask:
+                c ^= self._mask[(self._offset + <unsigned long long>i) & 3]
+            if need:
+                if c < lo or c > hi:
+                    self._utf8_need = 0
+                    raise WebSocketProtocolError(INVALID_DATA, NOT_UTF8)
+                need -= 1
+                lo, hi = 0x80, 0xBF
+            elif c < 0x80:
+                continue
+            elif 0xC2 <= c <= 0xDF:
+                need, lo, hi = 1, 0x80, 0xBF
+            elif c == 0xE0:
+                need, lo, hi = 2, 0xA0, 0xBF
+            elif c == 0xED:
+                need, lo, hi = 2, 0x80, 0x9F  # no UTF-16 surrogates
+            elif 0xE1 <= c <= 0xEF:
+                need, lo, hi = 2, 0x80, 0xBF
+            elif c == 0xF0:
+                need, lo, hi = 3, 0x90, 0xBF
+            elif 0xF1 <= c <= 0xF3:
+                need, lo, hi = 3, 0x80, 0xBF
+            elif c == 0xF4:
+                need, lo, hi = 3, 0x80, 0x8F  # nothing above U+10FFFF
+            else:
+                self._utf8_need = 0
+                raise WebSocketProtocolError(INVALID_DATA, NOT_UTF8)
+        self._utf8_need, self._utf8_lo, self._utf8_hi = need, lo, hi
+        self._offset += <unsigned long long>n
+        return 0
+
+    cdef int _finish_text(self) except -1:
+        self._text = False
+        if self._utf8_need:
+            self._utf8_need = 0
+            raise WebSocketProtocolError(INVALID_DATA, NOT_UTF8)
+        return 0
 
     cdef inline void _next(self, unsigned long long payload_left):
         self._have = 0

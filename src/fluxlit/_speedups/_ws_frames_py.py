@@ -2,10 +2,13 @@
 
 Fed the raw bytes of one direction of a WebSocket connection in chunks of any size, it
 reports each frame header as soon as it is complete and enforces the WebSocket framing rules,
-without copying or unmasking payloads (only a close frame's two status bytes are unmasked).
+without copying payloads. Only a close frame's two status bytes are unmasked, and, when asked, the
+payload of uncompressed text messages, to check that it is UTF-8.
 """
 
-from .constants import WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG, WS_MAX_CONTROL_PAYLOAD, WS_OPCODES
+import codecs
+
+from .constants import WS_CLOSE_INVALID_DATA, WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG, WS_MAX_CONTROL_PAYLOAD, WS_OPCODES
 from .errors import FrameEvent, WebSocketProtocolError
 
 _HEADER, _CLOSE_CODE, _PAYLOAD = 0, 1, 2
@@ -21,14 +24,23 @@ class FrameInspector:
     """Incremental frame parser for one direction; ``masked`` says whether frames must be masked.
 
     ``max_frame``/``max_message`` (0 = unlimited) fail with 1009; framing violations with 1002.
-    ``allow_rsv1`` permits RSV1 on data frames (permessage-deflate negotiated).
+    ``allow_rsv1`` permits RSV1 on data frames (permessage-deflate negotiated). ``check_utf8`` fails
+    an uncompressed text message that is not UTF-8 with 1007 (a compressed one is the inflating
+    end's to check).
     """
 
-    def __init__(self, *, masked: bool, max_frame: int = 0, max_message: int = 0, allow_rsv1: bool = False) -> None:
+    def __init__(self, *, masked: bool, max_frame: int = 0, max_message: int = 0, allow_rsv1: bool = False, check_utf8: bool = False) -> None:  # fmt: skip
         self.masked = masked
         self.max_frame = max_frame
         self.max_message = max_message
         self.allow_rsv1 = allow_rsv1
+        self.check_utf8 = check_utf8
+        self._text = False  # the current message is text to check
+        self._checking = False  # the current frame's payload is checked
+        self._last = False  # the current frame ends its message
+        self._mask = b""
+        self._offset = 0
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._state = _HEADER
         self._header = bytearray()
         self._need = 2
@@ -58,10 +70,14 @@ class FrameInspector:
         while pos < end:
             if self._state == _PAYLOAD:
                 step = min(self._remaining, end - pos)
+                if self._checking:
+                    self._check(data[pos : pos + step])
                 self._remaining -= step
                 pos += step
                 if self._remaining == 0:
                     self._state = _HEADER
+                    if self._checking and self._last:
+                        self._finish_text()
                 continue
             take = min(self._need - len(self._header), end - pos)
             self._header += data[pos : pos + take]
@@ -117,12 +133,20 @@ class FrameInspector:
             raise WebSocketProtocolError(WS_CLOSE_PROTOCOL_ERROR, "payload length has its most significant bit set")
         if self.max_frame and length > self.max_frame:
             raise WebSocketProtocolError(WS_CLOSE_TOO_BIG, f"frame of {length} bytes is over the {self.max_frame}-byte limit")
+        masked = bool(header[1] & 0x80)
+        self._checking = False
         if opcode < 0x8:
             self._message_size = length if opcode else self._message_size + length
             if self.max_message and self._message_size > self.max_message:
                 raise WebSocketProtocolError(WS_CLOSE_TOO_BIG, f"message over the {self.max_message}-byte limit")
             self._in_message = not fin
-        masked = bool(header[1] & 0x80)
+            if opcode:
+                self._text = self.check_utf8 and opcode == 0x1 and not header[0] & 0x40
+            if self._text:
+                self._checking, self._last, self._offset = True, fin, 0
+                self._mask = bytes(header[-4:]) if masked else b""
+                if fin and length == 0:
+                    self._finish_text()
         if opcode == CLOSE and length == 1:
             raise WebSocketProtocolError(WS_CLOSE_PROTOCOL_ERROR, "close frame with a 1-byte payload")
         if opcode == CLOSE and length >= 2:
@@ -143,6 +167,28 @@ class FrameInspector:
         length = self._remaining
         self._next(length - 2)
         return FrameEvent(CLOSE, True, bool(header[1] & 0x80), length, code)
+
+    def _check(self, chunk: memoryview) -> None:
+        payload = bytes(chunk)
+        if self._mask:
+            turn = self._offset % 4
+            mask = self._mask[turn:] + self._mask[:turn]
+            key = (mask * (len(payload) // 4 + 1))[: len(payload)]
+            payload = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(len(payload), "big")
+        self._offset += len(payload)
+        try:
+            self._utf8.decode(payload)
+        except UnicodeDecodeError:
+            raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
+
+    def _finish_text(self) -> None:
+        self._text = False
+        try:
+            self._utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
+        finally:
+            self._utf8.reset()
 
     def _next(self, payload_left: int) -> None:
         self._header = bytearray()

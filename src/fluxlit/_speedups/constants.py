@@ -21,6 +21,7 @@ WS_OPCODES = frozenset({0x0, 0x1, 0x2, 0x8, 0x9, 0xA})
 """Continuation, text, binary, close, ping, pong."""
 
 WS_CLOSE_PROTOCOL_ERROR = 1002
+WS_CLOSE_INVALID_DATA = 1007
 WS_CLOSE_TOO_BIG = 1009
 
 

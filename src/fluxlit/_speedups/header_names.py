@@ -30,6 +30,24 @@ CLIENT_FORWARDING = frozenset(
         b"x-request-id",
     }
 )
+"""Forwarding headers the gateway sets itself: a client's are removed, a trusted proxy's extended or honoured."""
+
+OVERRIDE_AND_IDENTITY = frozenset(
+    {
+        b"x-original-url",
+        b"x-rewrite-url",
+        b"x-forwarded-server",
+        b"x-forwarded-scheme",
+        b"true-client-ip",
+        b"x-client-ip",
+        b"x-cluster-client-ip",
+        b"cf-connecting-ip",
+        b"fastly-client-ip",
+        b"x-original-forwarded-for",
+    }
+)
+"""Headers some back ends obey to rewrite the path or believe a client address: never forwarded, whoever sends them."""
+
 HONOURED_FROM_TRUSTED = (b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-port", b"x-forwarded-prefix")
 """What a trusted proxy may tell Streamlit besides the X-Forwarded-For chain (first value wins)."""
 
