@@ -92,6 +92,7 @@ class FluxlitSettings(BaseSettings):
     gateway_max_header_count: int = Field(100, ge=8)
     gateway_ws_max_message_bytes: int = Field(200 * MiB, gt=0)
     gateway_forward_client_headers_to_streamlit: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    gateway_allow_underscore_headers: bool = Field(False, description="Forward header names with underscores (dropped by default, as nginx does).")
     streamlit_startup_timeout_s: float = Field(60.0, gt=0)
     streamlit_stop_step_timeout_s: float = Field(5.0, gt=0)
     uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0)

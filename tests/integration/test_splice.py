@@ -5,7 +5,6 @@ Raw sockets on one side, the recording upstream on the other (see support/upstre
 
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -14,11 +13,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.conftest import Gateway, running_gateway
+from tests.support.raw_http import IO_TIMEOUT_S, new_tag, read_all, recorded, responses, send
 
 pytestmark = pytest.mark.integration
-
-IO_TIMEOUT_S = 15.0
-
 
 @pytest.fixture(scope="module")
 def gateway(recording_upstream: str, lane: str) -> Iterator[Gateway]:
@@ -26,50 +23,8 @@ def gateway(recording_upstream: str, lane: str) -> Iterator[Gateway]:
         yield running
 
 
-def read_all(sock: socket.socket) -> tuple[bytes, str]:
-    """Everything until the server ends the connection, and how it ended: ``fin``, ``reset`` or ``open``."""
-    data = b""
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-        return data, "fin"
-    except ConnectionResetError:
-        return data, "reset"
-    except TimeoutError:
-        return data, "open"
-
-
-def responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
-    """Split a byte stream of Content-Length framed responses."""
-    out = []
-    while data:
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-        length = int(headers.get("content-length", "0"))
-        out.append((int(lines[0].split()[1]), headers, rest[:length]))
-        data = rest[length:]
-    return out
-
-
-def tag() -> str:
-    return uuid.uuid4().hex
-
-
-def send(gateway: Gateway, raw: bytes) -> tuple[list[tuple[int, dict[str, str], bytes]], str]:
-    """Send ``raw`` on a fresh connection; the responses and how the connection ended."""
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=IO_TIMEOUT_S) as sock:
-        sock.sendall(raw)
-        data, ended = read_all(sock)
-    return responses(data), ended
-
-
-def recorded(upstream: str, tag: str) -> list[dict]:
-    return httpx.get(f"{upstream}/recorded/{tag}").json()
-
-
 def test_pipelined_requests_are_answered_in_order(gateway: Gateway, recording_upstream: str) -> None:
-    first, second = tag(), tag()
+    first, second = new_tag(), new_tag()
     answers, ended = send(
         gateway,
         b"GET /record/%s?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\nGET /record/%s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
@@ -81,7 +36,7 @@ def test_pipelined_requests_are_answered_in_order(gateway: Gateway, recording_up
 
 
 def test_a_good_request_is_answered_before_the_400_for_garbage_behind_it(gateway: Gateway, recording_upstream: str) -> None:
-    good, after = tag(), tag()
+    good, after = new_tag(), new_tag()
     answers, ended = send(
         gateway,
         b"GET /record/%s?delay=0.3 HTTP/1.1\r\nHost: t\r\n\r\nNOT HTTP AT ALL\r\n\r\nGET /record/%s HTTP/1.1\r\nHost: t\r\n\r\n"

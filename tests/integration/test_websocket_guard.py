@@ -81,3 +81,12 @@ def test_messages_under_the_limit_flow(guarded: Gateway) -> None:
     with connect(guarded.ws_url + "/ws") as ws:
         ws.send(b"\x01" * MAX_MESSAGE)
         assert ws.recv(timeout=10) == b"\x01" * MAX_MESSAGE
+
+
+def test_text_that_is_not_utf8_is_closed_with_1007_without_a_traceback(guarded: Gateway) -> None:
+    mask = b"\x01\x02\x03\x04"
+    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(b"ok \xff\xfe"))
+    with raw_websocket(guarded) as sock:
+        sock.sendall(b"\x81\x85" + mask + payload)
+        assert_closed(guarded, read_close(sock), 1007, "text message is not valid UTF-8")
+    assert "Traceback" not in guarded.proc.output(), guarded.proc.output()

@@ -15,9 +15,11 @@ Run as ``python upstream_server.py PORT``. Routes:
   GET  /last-close                 code of the last WebSocket close the server received
   ANY  /record/TAG?delay=S         records what arrives under TAG (headers, body size, complete), answers after S seconds
   GET  /recorded/TAG               the records for TAG, oldest first ([] when nothing arrived)
+  GET  /seen/MARK                  every request target received (any route) that contains MARK
 """
 
 import asyncio
+import collections
 import gzip
 import hashlib
 import json
@@ -28,6 +30,13 @@ from aiohttp import WSMsgType, web
 CHUNK = b"x" * 65536
 CLOSES: list[dict[str, object]] = []
 RECORDS: dict[str, list[dict[str, object]]] = {}
+SEEN: collections.deque[str] = collections.deque(maxlen=100_000)
+
+
+@web.middleware
+async def remember(request: web.Request, handler):  # noqa: ANN001, ANN201 - aiohttp middleware signature
+    SEEN.append(request.raw_path)
+    return await handler(request)
 
 
 def _headers(request: web.Request) -> list[list[str]]:
@@ -140,7 +149,6 @@ async def record(request: web.Request) -> web.Response:
         entry["complete"] = request.content.is_eof()
     except Exception as exc:  # the record says how the body ended; aiohttp still sees the error
         entry["error"] = type(exc).__name__
-        entry["error"] = type(exc).__name__
         raise
     await asyncio.sleep(float(request.query.get("delay", "0")))
     return web.json_response(entry)
@@ -150,8 +158,13 @@ async def recorded(request: web.Request) -> web.Response:
     return web.json_response(RECORDS.get(request.match_info["tag"], []))
 
 
+async def seen(request: web.Request) -> web.Response:
+    mark = request.match_info["mark"]
+    return web.json_response([target for target in SEEN if mark in target and not target.startswith("/seen/")])
+
+
 def make_app() -> web.Application:
-    app = web.Application(client_max_size=0)
+    app = web.Application(client_max_size=0, middlewares=[remember])
     app.router.add_get("/", ok)
     app.router.add_get("/_stcore/health", ok)
     app.router.add_route("*", "/echo/{tail:.*}", echo)
@@ -167,6 +180,7 @@ def make_app() -> web.Application:
     app.router.add_get("/last-close", last_close)
     app.router.add_route("*", "/record/{tag}", record)
     app.router.add_get("/recorded/{tag}", recorded)
+    app.router.add_get("/seen/{mark}", seen)
     return app
 
 

@@ -11,6 +11,7 @@ before any ASGI message exists, routes it: proxied paths to the splice lane (``H
 import asyncio
 import contextvars
 import logging
+import re
 import urllib.parse
 from typing import Any
 
@@ -54,6 +55,17 @@ def _decoded(raw_path: bytes) -> str:
     return urllib.parse.unquote(path) if "%" in path else path
 
 
+def _request_line_ok(line: bytes, method: bytes, url: bytes) -> bool:
+    """Whether the request line in ``line`` has single spaces (llhttp tolerates runs of them)."""
+    if line.startswith(method + b" " + url + b" HTTP/"):
+        return True  # the head starts the bytes read: the common case
+    # The head starts further in (pipelined, or after a keep-alive body): find its line.
+    found = None
+    for found in re.finditer(rb"(?:^|\n)" + re.escape(method) + rb"( +)" + re.escape(url) + rb"( +)HTTP/", line):
+        pass
+    return found is None or found.end(1) - found.start(1) == found.end(2) - found.start(2) == 1
+
+
 def _split(url: bytes) -> tuple[bytes, bytes]:
     """Path and query of a request target as received."""
     if url[:1] == b"/" and b"?" not in url and b"#" not in url:
@@ -73,10 +85,10 @@ class EdgeProtocol(asyncio.Protocol):
     """One client connection: parse heads, apply the head rules, splice or hand to the ASGI cycle."""
 
     # Slots: an idle proxied WebSocket keeps this object for its whole life.
-    __slots__ = ("_awaiting_head", "_closing", "_deadline", "_deadline_at", "_deferred", "_head_started", "_progress",
-                 "_stalled_bytes", "allowlist", "app", "app_state", "client", "client_host", "client_paused", "config", "current",
+    __slots__ = ("_awaiting_head", "_closing", "_deadline", "_deadline_at", "_deferred", "_feeding", "_head_started", "_line",
+                 "_progress", "_stalled_bytes", "allowlist", "app", "app_state", "client", "client_host", "client_paused", "config", "current",
                  "flow", "gateway", "gateway_config", "headers", "loop", "parser", "pool", "queue", "receiving", "scheme",
-                 "server_state", "splices", "transport", "trusted", "upstream", "url")  # fmt: skip
+                 "server_state", "splices", "transport", "trusted", "underscores", "upstream", "url")  # fmt: skip
 
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None) -> None:  # fmt: skip
         if not config.loaded:
@@ -111,6 +123,10 @@ class EdgeProtocol(asyncio.Protocol):
         self.trusted = False
         self.client_host: str | None = None
         self.allowlist = gateway.config.policy.allowlist
+        self.underscores = gateway.config.policy.underscores
+        # The bytes being fed, and those that hold the current request line until it is checked.
+        self._feeding = b""
+        self._line = b""
         self._deadline: asyncio.TimerHandle | None = None
         self._deadline_at = 0.0
         self._awaiting_head = True
@@ -147,6 +163,9 @@ class EdgeProtocol(asyncio.Protocol):
         if self._deferred is not None or self.parser is None:
             return
         self._progress = False
+        if self._line and len(self._line) <= self.gateway_config.head.max_bytes:
+            self._line += data  # a request line still arriving
+        self._feeding = data
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -162,6 +181,8 @@ class EdgeProtocol(asyncio.Protocol):
             else:
                 self.reject(400, f"malformed request ({exc})")
             return
+        finally:
+            self._feeding = b""
         # A header block that never ends, or a trailer section that never ends, arrives as feeds
         # without progress; httptools buffers a header field until it is complete, so bound it here.
         if self._progress:
@@ -189,6 +210,7 @@ class EdgeProtocol(asyncio.Protocol):
         self._progress = self._head_started = True
         self.url = b""
         self.headers = []
+        self._line = self._feeding
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -208,6 +230,11 @@ class EdgeProtocol(asyncio.Protocol):
         limits = self.gateway_config.head
         if problem := head_problem(self.url, self.headers, version, limits.max_bytes, limits.max_count):
             raise RequestRejected(*problem)
+        line, self._line = self._line, b""
+        if not _request_line_ok(line, parser.get_method(), self.url):
+            raise RequestRejected(400, "more than one space between the parts of the request line")
+        if version == "1.0" and any(name == b"upgrade" and value.lower() == b"websocket" for name, value in self.headers):
+            raise RequestRejected(400, "WebSocket upgrade over HTTP/1.0; WebSockets need HTTP/1.1")
         self._awaiting_head = False
         if parser.should_upgrade() and self._websocket_upgrade():
             return  # handled once the parser stops at the upgrade
@@ -253,7 +280,8 @@ class EdgeProtocol(asyncio.Protocol):
     # lanes
     def _splice(self, method: bytes, target: bytes, version: str, keep_alive: bool) -> HttpSplice:
         head, request_id, length, expect = upstream_head(method, target, self.headers, self.client_host, self.scheme, False,
-                                                         self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
+                                                         self.trusted, self.allowlist, self.upstream.host_header,
+                                                         self.underscores)  # fmt: skip
         self.gateway.spliced += 1
         splice = HttpSplice(self, head, request_id, length, keep_alive, self._record(method, request_id))
         if version != "1.1":
@@ -360,7 +388,7 @@ class EdgeProtocol(asyncio.Protocol):
 
     def _splice_websocket(self, target: bytes, rest: bytes) -> None:
         head, request_id, _, _ = upstream_head(self.parser.get_method(), target, self.headers, self.client_host, self.scheme, True,
-                                               self.trusted, self.allowlist, self.upstream.host_header)  # fmt: skip
+                                               self.trusted, self.allowlist, self.upstream.host_header, self.underscores)  # fmt: skip
         self.gateway.spliced += 1
         record = self._record(b"GET", request_id, websocket=True)
         # From here on the connection carries frames: nothing of the HTTP parse, and no timer, is kept.

@@ -96,7 +96,7 @@ class WebSocketSplice:
         # Extensions are negotiated end to end; with permessage-deflate, RSV1 marks compressed messages.
         compressed = b"permessage-deflate" in raw.lower()
         max_message = self.edge.gateway_config.ws_max_message
-        self.client_frames = FrameInspector(masked=True, max_message=max_message, allow_rsv1=compressed)
+        self.client_frames = FrameInspector(masked=True, max_message=max_message, allow_rsv1=compressed, check_utf8=True)
         self.upstream_frames = FrameInspector(masked=False, allow_rsv1=compressed)
         self.edge.transport.write(head)
 

@@ -1,12 +1,13 @@
 """WebSocket close codes the gateway sends or maps, defined once for both lanes."""
 
-from .._speedups.constants import WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG
+from .._speedups.constants import WS_CLOSE_INVALID_DATA, WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG
 
 NORMAL = 1000
 GOING_AWAY = 1001
 """Sent to every WebSocket on shutdown."""
 PROTOCOL_ERROR = WS_CLOSE_PROTOCOL_ERROR
-INVALID_DATA = 1007
+INVALID_DATA = WS_CLOSE_INVALID_DATA
+"""A text message that is not UTF-8."""
 POLICY_VIOLATION = 1008
 """A WebSocket on an HTTP-only path."""
 TOO_BIG = WS_CLOSE_TOO_BIG

@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._speedups import request_id_for
+from .._speedups import request_id_for, target_problem
 from ..logging import configure_logging
 from ..metrics import GatewayMetrics, load_metrics
 from ..settings import FluxlitSettings, SettingsError
@@ -15,7 +15,7 @@ from .http_proxy import proxy_http
 from .observer import Observer
 from .probes import LIVENESS, readiness
 from .close_codes import POLICY_VIOLATION
-from .responses import send_bytes, send_json
+from .responses import send_bytes, send_error, send_json
 from .routing import Dispatch, Route, Router, under_prefix
 from .trust import forwarded_scope
 from .upstream import Upstream
@@ -26,9 +26,12 @@ log = logging.getLogger("fluxlit.gateway")
 ROUTE_CACHE_SIZE = 4096
 """Routing decisions remembered, by raw path."""
 
-OpsEndpoint = Callable[[Send, bytes], Awaitable[None]]
+OpsEndpoint = Callable[[Scope, Send, bytes], Awaitable[None]]
 
-DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch.HEALTHZ: "ops", Dispatch.READYZ: "ops"}
+DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch.HEALTHZ: "ops", Dispatch.READYZ: "ops", Dispatch.REFUSED: "ops"}
+
+ASTERISK_ALLOW = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+"""What ``OPTIONS *`` answers: the methods the gateway serves."""
 """Bounded destination class of each route, for logs, metrics and the debug ring."""
 
 
@@ -77,7 +80,7 @@ class Gateway:
         # Ops paths are answered by the gateway even when off (404), so they never reach Streamlit,
         # unless the API mount covers them: then they belong to the API.
         s = self.settings
-        endpoints: dict[str, OpsEndpoint] = {}
+        endpoints: dict[str, OpsEndpoint] = {"*": _serve_asterisk}
         metrics_path = s.gateway_prometheus_metrics_path
         if not under_prefix(metrics_path, s.api_mount_path):
             endpoints[metrics_path] = endpoints[s.root_path + metrics_path] = self._serve_metrics
@@ -101,12 +104,16 @@ class Gateway:
         return route.raw_path if route.dispatch is Dispatch.STREAMLIT else None
 
     def route(self, path: str, raw_path: bytes | None) -> Route:
-        """``Router.route``, remembered by raw path (the path decides alone)."""
+        """``Router.route``, remembered by raw path (the path decides alone); refused paths route nowhere.
+
+        The edge refuses such targets before routing; this guards the gateway under any ASGI server.
+        """
         if raw_path is None:
             return self.router.route(path, raw_path)
         route = self._routes.get(raw_path)
         if route is None:
-            route = self.router.route(path, raw_path)
+            refused = target_problem(raw_path)
+            route = Route(Dispatch.REFUSED, path, raw_path, reason=refused) if refused else self.router.route(path, raw_path)
             if len(self._routes) < ROUTE_CACHE_SIZE:
                 self._routes[raw_path] = route
         return route
@@ -142,25 +149,38 @@ class Gateway:
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": "this path is HTTP only"})
         elif endpoint is not None:
-            await endpoint(send, request_id)
+            await endpoint(scope, send, request_id)
+        elif route is not None and route.dispatch is Dispatch.REFUSED:
+            log.warning("400 for %r: %s request_id=%s", route.raw_path, route.reason, request_id.decode())
+            await send_error(send, 400, route.reason, request_id, close=True)
         elif route is not None and route.dispatch is Dispatch.HEALTHZ:
             await send_json(send, 200, LIVENESS, request_id)
         else:
             status, payload = await readiness(self.upstream, self.settings.root_path)
             await send_json(send, status, payload, request_id)
 
-    async def _serve_metrics(self, send: Send, request_id: bytes) -> None:
+    async def _serve_metrics(self, scope: Scope, send: Send, request_id: bytes) -> None:
         if self.metrics is None:
             await _not_found(send, request_id)
             return
         body, content_type = self.metrics.render()
         await send_bytes(send, 200, body, content_type.encode(), request_id)
 
-    async def _serve_debug(self, send: Send, request_id: bytes) -> None:
+    async def _serve_debug(self, scope: Scope, send: Send, request_id: bytes) -> None:
         if self.debug is None:
             await _not_found(send, request_id)
             return
         await send_json(send, 200, self.debug.snapshot(spliced=self.spliced), request_id)
+
+
+async def _serve_asterisk(scope: Scope, send: Send, request_id: bytes) -> None:
+    """``OPTIONS *`` asks the server what it supports; any other method with ``*`` is malformed."""
+    if scope["method"] == "OPTIONS":
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"allow", ASTERISK_ALLOW), (b"content-length", b"0"), (REQUEST_ID, request_id)]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b""})
+    else:
+        await send_error(send, 400, f"the * request target is for OPTIONS only, not {scope['method']}", request_id, close=True)
 
 
 async def _not_found(send: Send, request_id: bytes) -> None:

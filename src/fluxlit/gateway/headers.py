@@ -19,17 +19,20 @@ class HeaderPolicy:
     """The settings-dependent part of the header policy, built once per gateway.
 
     ``allowlist`` is ``None`` when every end-to-end browser header goes to Streamlit (the default);
-    otherwise only the headers Streamlit needs and the allowlisted names do.
+    otherwise only the headers Streamlit needs and the allowlisted names do. ``underscores`` lets
+    header names with an underscore through (dropped by default).
     """
 
     proxies: TrustedProxies = field(default_factory=TrustedProxies)
     allowlist: frozenset[bytes] | None = None
+    underscores: bool = False
 
     @classmethod
     def from_settings(cls, settings: "FluxlitSettings") -> "HeaderPolicy":
-        """The policy for ``FLUXLIT_TRUST_PROXY``, ``..._FORWARDED_ALLOW_IPS`` and the forward allowlist."""
+        """The policy for ``FLUXLIT_TRUST_PROXY``, ``..._FORWARDED_ALLOW_IPS``, the forward allowlist and underscores."""
         names = settings.forward_client_headers
-        return cls(TrustedProxies.from_settings(settings), frozenset(n.encode() for n in names) if names else None)
+        allowlist = frozenset(n.encode() for n in names) if names else None
+        return cls(TrustedProxies.from_settings(settings), allowlist, settings.gateway_allow_underscore_headers)
 
 
 DEFAULT_POLICY = HeaderPolicy()
@@ -46,7 +49,7 @@ def upstream_request_headers(
 ) -> list[tuple[str, str]]:
     """Headers for the upstream request under ``policy`` (see the header-policy kernel)."""
     trusted = policy.proxies.trusts(client_host)
-    return _speedups.upstream_request_headers(headers, client_host, scheme, request_id, websocket, trusted, policy.allowlist)
+    return _speedups.upstream_request_headers(headers, client_host, scheme, request_id, websocket, trusted, policy.allowlist, policy.underscores)
 
 
 def downstream_response_headers(headers: Iterable[tuple[bytes, bytes]], *, request_id: bytes) -> list[tuple[bytes, bytes]]:

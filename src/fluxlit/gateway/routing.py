@@ -11,6 +11,8 @@ class Dispatch(str, Enum):
     HEALTHZ = "healthz"
     READYZ = "readyz"
     STREAMLIT = "streamlit"
+    REFUSED = "refused"
+    """A path that means another one once normalised: answered 400, never routed."""
 
 
 PROBES = {"/healthz": Dispatch.HEALTHZ, "/readyz": Dispatch.READYZ}
@@ -30,6 +32,8 @@ class Route:
     path: str
     raw_path: bytes
     root_path: str = ""
+    reason: str = ""
+    """Why a ``REFUSED`` path is refused."""
 
 
 def under_prefix(path: str, prefix: str) -> bool:

@@ -34,7 +34,7 @@ async def _deny(scope: Scope, send: Send, status: int, reason: str, request_id: 
         await send({"type": "websocket.close", "code": INTERNAL_ERROR, "reason": reason[:120]})
 
 
-async def _client_to_upstream(receive: Receive, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+async def _client_to_upstream(receive: Receive, upstream_ws: aiohttp.ClientWebSocketResponse, client_gone: asyncio.Event) -> None:
     while True:
         message = await receive()
         if message["type"] == "websocket.receive":
@@ -43,22 +43,25 @@ async def _client_to_upstream(receive: Receive, upstream_ws: aiohttp.ClientWebSo
             else:
                 await upstream_ws.send_str(message["text"])
         elif message["type"] == "websocket.disconnect":
+            client_gone.set()
             code = sendable_close_code(message.get("code"))
             await upstream_ws.close(code=code, message=(message.get("reason") or "").encode())
             return
 
 
-async def _upstream_to_client(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+async def _upstream_to_client(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse, client_gone: asyncio.Event) -> None:
     try:
-        await _forward_upstream(send, upstream_ws)
+        await _forward_upstream(send, upstream_ws, client_gone)
     except OSError:
         # Sending to a client that already left: its own close is being relayed the other way.
         return
 
 
-async def _forward_upstream(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse) -> None:
+async def _forward_upstream(send: Send, upstream_ws: aiohttp.ClientWebSocketResponse, client_gone: asyncio.Event) -> None:
     while True:
         message = await upstream_ws.receive()
+        if client_gone.is_set():
+            return  # the client's side is closed (by it, or by the server on a protocol error): nothing more to send
         if message.type is aiohttp.WSMsgType.TEXT:
             await send({"type": "websocket.send", "text": message.data})
         elif message.type is aiohttp.WSMsgType.BINARY:
@@ -106,9 +109,10 @@ async def relay_websocket(scope: Scope, receive: Receive, send: Send, upstream: 
         return
     try:
         await send({"type": "websocket.accept", "subprotocol": upstream_ws.protocol, "headers": [(REQUEST_ID, request_id)]})
+        client_gone = asyncio.Event()
         tasks = [
-            asyncio.ensure_future(_client_to_upstream(receive, upstream_ws)),
-            asyncio.ensure_future(_upstream_to_client(send, upstream_ws)),
+            asyncio.ensure_future(_client_to_upstream(receive, upstream_ws, client_gone)),
+            asyncio.ensure_future(_upstream_to_client(send, upstream_ws, client_gone)),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
