@@ -88,6 +88,8 @@ class FluxlitSettings(BaseSettings):
     gateway_upstream_read_timeout_s: float = Field(60.0, gt=0)
     gateway_header_read_timeout_s: float = Field(10.0, gt=0)
     gateway_body_read_timeout_s: float = Field(30.0, gt=0, description="Longest pause between request-body bytes (408).")
+    gateway_min_body_rate_bps: int = Field(1024, ge=0, description="Slowest request body, averaged over 10 s after the first 10 s (408); 0 = off.")
+    gateway_upstream_max_connections: int = Field(512, ge=1, description="Most HTTP connections to Streamlit at once; beyond, wait up to the connect timeout, then 503.")
     gateway_max_header_bytes: int = Field(32 * 1024, ge=1024)
     gateway_max_header_count: int = Field(100, ge=8)
     gateway_ws_max_message_bytes: int = Field(200 * MiB, gt=0)

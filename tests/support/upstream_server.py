@@ -16,6 +16,7 @@ Run as ``python upstream_server.py PORT``. Routes:
   ANY  /record/TAG?delay=S         records what arrives under TAG (headers, body size, complete), answers after S seconds
   GET  /recorded/TAG               the records for TAG, oldest first ([] when nothing arrived)
   GET  /seen/MARK                  every request target received (any route) that contains MARK
+  GET  /peak                       the most requests in flight at once since the last /peak (then reset)
 """
 
 import asyncio
@@ -31,12 +32,25 @@ CHUNK = b"x" * 65536
 CLOSES: list[dict[str, object]] = []
 RECORDS: dict[str, list[dict[str, object]]] = {}
 SEEN: collections.deque[str] = collections.deque(maxlen=100_000)
+IN_FLIGHT = {"now": 0, "peak": 0}
 
 
 @web.middleware
 async def remember(request: web.Request, handler):  # noqa: ANN001, ANN201 - aiohttp middleware signature
     SEEN.append(request.raw_path)
-    return await handler(request)
+    if request.path == "/peak":
+        return await handler(request)
+    IN_FLIGHT["now"] += 1
+    IN_FLIGHT["peak"] = max(IN_FLIGHT["peak"], IN_FLIGHT["now"])
+    try:
+        return await handler(request)
+    finally:
+        IN_FLIGHT["now"] -= 1
+
+
+async def peak(request: web.Request) -> web.Response:
+    answer, IN_FLIGHT["peak"] = IN_FLIGHT["peak"], IN_FLIGHT["now"]
+    return web.json_response(answer)
 
 
 def _headers(request: web.Request) -> list[list[str]]:
@@ -181,6 +195,7 @@ def make_app() -> web.Application:
     app.router.add_route("*", "/record/{tag}", record)
     app.router.add_get("/recorded/{tag}", recorded)
     app.router.add_get("/seen/{mark}", seen)
+    app.router.add_get("/peak", peak)
     return app
 
 

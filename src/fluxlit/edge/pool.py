@@ -5,6 +5,7 @@ exchanges it waits in the pool. Nothing here awaits except opening a new connect
 """
 
 import asyncio
+from collections import deque
 from typing import Protocol
 
 import httptools
@@ -18,8 +19,14 @@ MAX_RESPONSE_HEAD = 64 * 1024
 """A response head longer than this is a broken upstream (502)."""
 
 
+class PoolExhausted(Exception):
+    """Every upstream connection stayed busy for the connect timeout (answered 503)."""
+
+
 def connect_failure(exc: BaseException) -> str:
     """Why a new upstream connection could not be opened."""
+    if isinstance(exc, PoolExhausted):
+        return str(exc)
     if isinstance(exc, TimeoutError):
         return "the Streamlit upstream timed out"
     return f"cannot connect to the Streamlit upstream ({getattr(exc, 'strerror', None) or exc})"
@@ -47,8 +54,8 @@ class UpstreamConnection(asyncio.Protocol):
     the header-policy kernel in one call, so no Python runs per header.
     """
 
-    __slots__ = ("_timer", "closed", "exchange", "head_buffer", "idle_since", "interim", "last_read", "loop", "parser", "pool",
-                 "raw_head", "reading_paused", "received", "reused", "transport", "waiting")  # fmt: skip
+    __slots__ = ("_timer", "closed", "counted", "exchange", "head_buffer", "idle_since", "interim", "last_read", "loop", "parser",
+                 "pool", "raw_head", "reading_paused", "received", "reused", "transport", "waiting")  # fmt: skip
 
     def __init__(self, pool: "ConnectionPool") -> None:
         self.pool = pool
@@ -66,6 +73,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.last_read = 0.0
         self.waiting = False
         self.reading_paused = False
+        self.counted = False
+        """Counted against the pool's bound (HTTP connections; a WebSocket's is its own)."""
         self._timer: asyncio.TimerHandle | None = None
 
     # asyncio callbacks
@@ -207,19 +216,33 @@ class UpstreamConnection(asyncio.Protocol):
 
 
 class ConnectionPool:
-    """Keep-alive raw connections to one upstream address; a miss opens a new connection."""
+    """Keep-alive raw connections to one upstream address, at most ``max_connections`` for HTTP at once.
 
-    def __init__(self, host: str, port: int, *, connect_timeout_s: float, read_timeout_s: float) -> None:
+    A miss opens a new connection while under the bound; beyond it the exchange waits, first come
+    first served, for a connection to come back or close, and fails with ``PoolExhausted`` after
+    the connect timeout. WebSockets get connections of their own, outside the bound.
+    """
+
+    def __init__(self, host: str, port: int, *, connect_timeout_s: float, read_timeout_s: float, max_connections: int) -> None:
         self.host = host
         self.port = port
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
+        self.max_connections = max_connections
         self.loop = asyncio.get_event_loop()
+        self.counted = 0
+        """HTTP connections open or opening."""
         self._idle: list[UpstreamConnection] = []
         self._opening: set[asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]] = set()
+        self._waiting: deque[tuple[Exchange, asyncio.TimerHandle]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Exchanges waiting for a connection under the bound."""
+        return len(self._waiting)
 
     def acquire(self, exchange: Exchange) -> None:
-        """Hand ``exchange`` a pooled connection now, or a new one once open (``connect_failed`` if it cannot open)."""
+        """Hand ``exchange`` a pooled connection now, or a new one once open, or the next one free at the bound."""
         now = self.loop.time()
         while self._idle:
             connection = self._idle.pop()
@@ -231,43 +254,82 @@ class ConnectionPool:
             connection.reused = True
             exchange.connected(connection)
             return
-        self._open(exchange)
+        if self.counted < self.max_connections:
+            self._open(exchange, counted=True)
+            return
+        timer = self.loop.call_later(self.connect_timeout_s, self._expire, exchange)
+        self._waiting.append((exchange, timer))
 
     def fresh(self, exchange: Exchange) -> None:
         """Hand ``exchange`` a new connection (a WebSocket never goes back to the pool)."""
-        self._open(exchange)
+        self._open(exchange, counted=False)
 
-    def _open(self, exchange: Exchange) -> None:
+    def _open(self, exchange: Exchange, *, counted: bool) -> None:
         # One task and one timer per new connection: many WebSockets opening at once stay cheap.
         task = self.loop.create_task(self.loop.create_connection(lambda: UpstreamConnection(self), self.host, self.port))
         timer = self.loop.call_later(self.connect_timeout_s, task.cancel)
         self._opening.add(task)
+        self.counted += counted
 
         def opened(task: "asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]") -> None:
             timer.cancel()
             self._opening.discard(task)
             if task.cancelled():
+                self._uncount(counted)
                 exchange.connect_failed(TimeoutError(f"no connection within {self.connect_timeout_s:g}s"))
             elif (exc := task.exception()) is not None:
+                self._uncount(counted)
                 exchange.connect_failed(exc)
             else:
-                exchange.connected(task.result()[1])
+                connection = task.result()[1]
+                connection.counted = counted
+                exchange.connected(connection)
 
         task.add_done_callback(opened)
 
+    def _expire(self, exchange: Exchange) -> None:
+        for entry in self._waiting:
+            if entry[0] is exchange:
+                self._waiting.remove(entry)
+                break
+        reason = (f"all {self.max_connections} upstream connections stayed busy for {self.connect_timeout_s:g}s "
+                  "(FLUXLIT_GATEWAY_UPSTREAM_MAX_CONNECTIONS)")  # fmt: skip
+        exchange.connect_failed(PoolExhausted(reason))
+
+    def _next_waiting(self) -> Exchange | None:
+        if not self._waiting:
+            return None
+        exchange, timer = self._waiting.popleft()
+        timer.cancel()
+        return exchange
+
+    def _uncount(self, counted: bool) -> None:
+        # A bounded slot is free: open a connection for whoever waits for one.
+        if counted:
+            self.counted -= 1
+            if (exchange := self._next_waiting()) is not None:
+                self._open(exchange, counted=True)
+
     def release(self, connection: UpstreamConnection) -> None:
-        """Take back a connection whose exchange ended cleanly."""
+        """Take back a connection whose exchange ended cleanly (straight to a waiting exchange, if any)."""
         if connection.closed:
             return
         connection.idle_since = self.loop.time()
         if connection.reading_paused:
             connection.pause_reading(False)
+        if (exchange := self._next_waiting()) is not None:
+            connection.reused = True
+            exchange.connected(connection)
+            return
         self._idle.append(connection)
 
     def forget(self, connection: UpstreamConnection) -> None:
-        """A connection closed: it is no longer idle."""
+        """A connection closed: it is no longer idle, and its slot is free."""
         if connection in self._idle:
             self._idle.remove(connection)
+        if connection.counted:
+            connection.counted = False
+            self._uncount(True)
 
     def close(self) -> None:
         """Close the idle connections and stop opening new ones."""
@@ -276,3 +338,5 @@ class ConnectionPool:
         for connection in self._idle:
             connection.abort()
         self._idle.clear()
+        while (exchange := self._next_waiting()) is not None:
+            exchange.connect_failed(PoolExhausted("the gateway is shutting down"))

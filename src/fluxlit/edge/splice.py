@@ -1,7 +1,8 @@
 """The splice lane for HTTP: one proxied request moved as bytes between the client and a pooled upstream connection.
 
 The client's body goes upstream as it arrives (counted by the body-limit kernel, re-framed when
-chunked, trailers dropped); the upstream's response head is rewritten by the header-policy kernel
+chunked, trailers dropped) once it is complete or past ``PENDING_HIGH_WATER``, so a slow upload
+never holds an upstream connection while it trickles; the upstream's response head is rewritten by the header-policy kernel
 and its body goes back as it arrives. Each side pauses the other's reading when its write buffer
 fills, so no body is ever held whole. Everything is callbacks: no task per request.
 """
@@ -12,8 +13,9 @@ import time
 from typing import TYPE_CHECKING
 
 from .._speedups import BodyLimit, downstream_head
-from ..gateway.responses import raw_error, stalled_reason, too_large_reason
-from .pool import UpstreamConnection, connect_failure
+from ..gateway.body_pace import HELD_BODY_BYTES, BodyPace
+from ..gateway.responses import raw_error, too_large_reason
+from .pool import PoolExhausted, UpstreamConnection, connect_failure
 
 if TYPE_CHECKING:
     from ..gateway.observer import Exchange as Record
@@ -21,8 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fluxlit.gateway")
 
-PENDING_HIGH_WATER = 64 * 1024
-"""Body bytes held while the upstream connection opens before the client is paused."""
+PENDING_HIGH_WATER = HELD_BODY_BYTES
+"""Body bytes held before an upstream connection is taken (and, while it opens, before the client is
+paused): a body that trickles in holds no upstream connection until it is complete or this big."""
 LAST_CHUNK = b"0\r\n\r\n"
 
 
@@ -33,11 +36,14 @@ class HttpSplice:
     _body_timer: "asyncio.TimerHandle | None" = None
     _out: list[bytes] | None = None
     _pending_size = 0
+    _started = False
+    _acquiring = False
     client_http11 = True
     is_head = False
     expect_continue = False
     connection: UpstreamConnection | None = None
-    last_body = 0.0
+    pace: BodyPace | None = None
+    """A body's pace (``None`` without a body)."""
     request_done = False
     response_started = False
     response_complete = False
@@ -56,22 +62,26 @@ class HttpSplice:
         self.declared = length
         self.keep_alive = keep_alive
         self.record = record
-        # Only a request with a body is counted against the cap.
-        self.limit = BodyLimit(edge.gateway_config.body_cap) if length else None
+        # Only a request with a body is counted against the cap and watched for its pace.
+        config = edge.gateway_config
+        self.limit = BodyLimit(config.body_cap) if length else None
+        if length:
+            self.pace = BodyPace(time.monotonic(), stall_s=config.body_read_timeout_s, min_rate=config.min_body_rate_bps)
         self.pending: list[bytes] | None = []
 
     # driven by the edge
     def start(self) -> None:
-        """Begin: refuse a declared body over the cap, answer ``100 Continue`` when asked, arm the body timer, get an upstream connection."""
+        """Begin: refuse a declared body over the cap, answer ``100 Continue`` when asked, watch the body's pace, get an upstream connection."""
         if self.limit is not None and self.limit.over_declared(self.declared):
             self._refuse(413, too_large_reason(self.limit.cap))
             return
         if self.has_body and not self.request_done:
             if self.expect_continue:
                 self.edge.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            self.last_body = time.monotonic()
-            self._body_timer = self.edge.loop.call_later(self.edge.gateway_config.body_read_timeout_s, self._check_body)
-        self.edge.pool.acquire(self)
+            self._body_timer = self.edge.loop.call_later(self.pace.next_check(time.monotonic()), self._check_body)  # type: ignore[union-attr]
+        self._started = True
+        if not self.has_body or self.request_done or self._pending_size > PENDING_HIGH_WATER:
+            self._acquire()
 
     def body(self, data: bytes) -> None:
         """Client body bytes (de-chunked by the parser); after an early answer they are read and dropped."""
@@ -81,7 +91,7 @@ class HttpSplice:
             else:
                 self._refuse(413, too_large_reason(self.limit.cap))  # type: ignore[union-attr]
             return
-        self.last_body = time.monotonic()
+        self.pace.fed(len(data), time.monotonic())  # type: ignore[union-attr]  # a body means a pace
         if not self.finished:  # after an early answer the rest is dropped
             self._forward(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked_in else data)
 
@@ -91,6 +101,8 @@ class HttpSplice:
         self._stop_body_timer()
         if self.chunked_in and not self.finished:
             self._forward(LAST_CHUNK)
+        if self._started and not self.finished:
+            self._acquire()
 
     def client_gone(self) -> None:
         """The client closed its connection, or its bytes turned out malformed: the upstream never sees a complete request."""
@@ -158,7 +170,7 @@ class HttpSplice:
             else:
                 connection.abort()
         # An answer before the whole body (an upstream that does not read it): the rest of the body
-        # is read and dropped, as the body timer allows, so the client is not reset mid-upload.
+        # is read and dropped, at the pace the body timer allows, so the client is not reset mid-upload.
         self._finish(failed=False)
 
     def upgraded(self, rest: bytes) -> None:
@@ -201,8 +213,13 @@ class HttpSplice:
             self.edge.pause_client(False)
 
     def connect_failed(self, exc: BaseException) -> None:
-        """No connection could be opened: 502."""
+        """No connection could be opened: 502, or 503 when every bounded one stayed busy."""
         if self.finished:
+            return
+        if isinstance(exc, PoolExhausted):
+            log.warning("503 for %s: %s request_id=%s", self.edge.target_text(), exc, self.request_id.decode())
+            self._drop_upstream()
+            self._answer(503, str(exc), close=not self.request_done)
             return
         self.upstream_failed(self.edge.upstream.unavailable_reason() or connect_failure(exc))
 
@@ -213,7 +230,8 @@ class HttpSplice:
             return False
         self.retried = True
         self.pending = []
-        self.edge.pool.acquire(self)
+        self._acquiring = False
+        self._acquire()
         return True
 
     def _forward(self, data: bytes) -> None:
@@ -224,21 +242,29 @@ class HttpSplice:
             self._pending_size += len(data)
             if self._pending_size > PENDING_HIGH_WATER:
                 self.edge.pause_client(True)
+                if self._started:
+                    self._acquire()
+
+    def _acquire(self) -> None:
+        if not self._acquiring:
+            self._acquiring = True
+            self.edge.pool.acquire(self)
 
     def _check_body(self) -> None:
         self._body_timer = None
-        if self.request_done:
+        pace = self.pace
+        if self.request_done or pace is None:
             return
-        timeout = self.edge.gateway_config.body_read_timeout_s
-        waited = time.monotonic() - self.last_body
-        if self.edge.client_paused or waited < timeout:
-            # Paused by the gateway itself (upstream backpressure): the client is not the slow one.
-            self._body_timer = self.edge.loop.call_later(timeout if self.edge.client_paused else timeout - waited, self._check_body)
+        now = time.monotonic()
+        if self.edge.client_paused:
+            pace.paused(now)  # paused by the gateway itself (upstream backpressure)
+        elif (reason := pace.verdict(now)) is not None:
+            if self.finished:
+                self.edge.transport.close()  # the rest of an answered request's body stopped coming
+            else:
+                self._refuse(408, reason)
             return
-        if self.finished:
-            self.edge.transport.close()  # the rest of an answered request's body stopped coming
-            return
-        self._refuse(408, stalled_reason(timeout))
+        self._body_timer = self.edge.loop.call_later(pace.next_check(now), self._check_body)
 
     def _refuse(self, status: int, reason: str) -> None:
         """413 or 408 mid-request: the upstream request is aborted, the client answered (if it can be) and closed."""

@@ -37,7 +37,10 @@ class GatewayConfig:
     body_cap: int
     """``FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES`` (0 = unlimited)."""
     body_read_timeout_s: float
+    min_body_rate_bps: int
+    """``FLUXLIT_GATEWAY_MIN_BODY_RATE_BPS`` (0 = no minimum rate)."""
     connect_timeout_s: float
+    upstream_max_connections: int
     read_timeout_s: float
     ws_max_message: int
     ws_close_timeout_s: float
@@ -54,7 +57,9 @@ class GatewayConfig:
             policy=HeaderPolicy.from_settings(s),
             body_cap=s.gateway_max_proxy_request_body_bytes,
             body_read_timeout_s=s.gateway_body_read_timeout_s,
+            min_body_rate_bps=s.gateway_min_body_rate_bps,
             connect_timeout_s=s.gateway_upstream_connect_timeout_s,
+            upstream_max_connections=s.gateway_upstream_max_connections,
             read_timeout_s=s.gateway_upstream_read_timeout_s,
             ws_max_message=s.gateway_ws_max_message_bytes,
             ws_close_timeout_s=s.streamlit_stop_step_timeout_s,

@@ -10,7 +10,8 @@ from starlette.types import Receive, Scope, Send
 from .._speedups import BodyLimit
 from ..metrics import note_body_limit_rejected, note_upstream_error
 from .headers import downstream_response_headers, upstream_headers_for
-from .responses import send_error, stalled_reason, too_large_reason
+from .body_pace import HELD_BODY_BYTES, BodyPace
+from .responses import send_error, too_large_reason
 from .upstream import UPSTREAM_ERRORS, Upstream
 
 log = logging.getLogger("fluxlit.gateway")
@@ -24,8 +25,8 @@ class BodyTooLarge(Exception):
     """The streamed request body passed ``FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES``."""
 
 
-class BodyStalled(Exception):
-    """The client sent no body bytes for ``FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S``."""
+class BodyTooSlow(Exception):
+    """The client's body paused too long or trickled under the minimum rate (see ``BodyPace``)."""
 
 
 def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None]:
@@ -41,38 +42,79 @@ def _declared_body(headers: list[tuple[bytes, bytes]]) -> tuple[bool, int | None
 
 
 class _Upload:
-    """The client's request body, streamed to aiohttp and counted against the body cap."""
+    """The client's request body, held until complete or ``HELD_BODY_BYTES`` big, then streamed to
+    aiohttp; counted against the body cap and watched for its pace."""
 
-    def __init__(self, receive: Receive, limit: BodyLimit, read_timeout_s: float) -> None:
+    def __init__(self, receive: Receive, limit: BodyLimit, pace: BodyPace) -> None:
         self.receive = receive
         self.limit = limit
-        self.read_timeout_s = read_timeout_s
+        self.pace = pace
+        self.held: list[bytes] = []
+        self.complete = False
         self.over_cap = False
-        self.stalled = False
+        self.too_slow: str | None = None
         self.client_gone = False
+
+    async def hold(self) -> None:
+        """Read the body until it is complete or ``HELD_BODY_BYTES`` are held: a trickling body takes no upstream slot."""
+        size = 0
+        while not self.complete and size <= HELD_BODY_BYTES:
+            piece = await self._next()
+            self.held.append(piece)
+            size += len(piece)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body chunk by chunk; raises before yielding a byte past the cap."""
         # aiohttp pulls the next chunk only once the previous one is written: that is the backpressure.
         # Raising makes aiohttp drop the upstream connection without ending the body, so the
         # upstream never sees a complete request.
+        held, self.held = self.held, []
+        for piece in held:
+            if piece:
+                yield piece
+        while not self.complete:
+            if piece := await self._next():
+                yield piece
+
+    async def _next(self) -> bytes:
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                # A slow client holds one upstream connection at most this long between chunks.
-                message = await asyncio.wait_for(self.receive(), self.read_timeout_s)
+                message = await asyncio.wait_for(self.receive(), self.pace.next_check(loop.time()))
             except asyncio.TimeoutError:
-                self.stalled = True
-                raise BodyStalled from None
+                if (reason := self.pace.verdict(loop.time())) is None:
+                    continue  # a window ended at a good rate; the body has not ended
+                self.too_slow = reason
+                raise BodyTooSlow from None
             if message["type"] == "http.disconnect":
                 self.client_gone = True
                 raise ClientDisconnected
-            if body := message.get("body", b""):
+            body = message.get("body", b"")
+            if body:
                 if self.limit.feed(len(body)):
                     self.over_cap = True
                     raise BodyTooLarge
-                yield body
-            if not message.get("more_body", False):
-                return
+                self.pace.fed(len(body), loop.time())
+                if (reason := self.pace.verdict(loop.time())) is not None:
+                    self.too_slow = reason
+                    raise BodyTooSlow
+            self.complete = not message.get("more_body", False)
+            if body or self.complete:
+                return body
+
+    async def explain(self, send: Send, scope: Scope, request_id: bytes, *, answer: bool) -> bool:
+        """Whether the body explains a failure (client gone, over the cap, too slow); ``answer`` sends its 413 or 408."""
+        if self.client_gone:
+            return True
+        if self.over_cap:
+            if answer:
+                await _send_too_large(send, scope, self.limit.cap, request_id)
+            return True
+        if self.too_slow is not None:
+            if answer:
+                await _send_too_slow(send, scope, self.too_slow, request_id)
+            return True
+        return False
 
 
 async def _send_too_large(send: Send, scope: Scope, cap: int, request_id: bytes) -> None:
@@ -83,9 +125,8 @@ async def _send_too_large(send: Send, scope: Scope, cap: int, request_id: bytes)
     await send_error(send, 413, reason, request_id, close=True)
 
 
-async def _send_stalled(send: Send, scope: Scope, timeout_s: float, request_id: bytes) -> None:
+async def _send_too_slow(send: Send, scope: Scope, reason: str, request_id: bytes) -> None:
     """408 naming the setting; the upstream request was aborted, so it never completes."""
-    reason = stalled_reason(timeout_s)
     log.warning("408 for %s: %s request_id=%s", scope["path"], reason, request_id.decode())
     await send_error(send, 408, reason, request_id, close=True)
 
@@ -104,7 +145,8 @@ def _describe(exc: BaseException) -> str:
 
 
 async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstream, raw_path: bytes, request_id: bytes) -> None:
-    """Forward one HTTP request to Streamlit and stream the answer back; 413 over the body cap, 502 when it cannot."""
+    """Forward one HTTP request to Streamlit and stream the answer back: 413 over the body cap, 408 for a
+    body too slow, 502 when Streamlit cannot answer, 503 when every upstream slot stayed busy."""
     has_body, declared = _declared_body(scope["headers"])
     limit = BodyLimit(upstream.config.body_cap)
     if declared is not None and limit.over_declared(declared):
@@ -114,8 +156,32 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
         note_upstream_error()
         await send_error(send, 502, reason, request_id)
         return
+    config = upstream.config
+    pace = BodyPace(asyncio.get_running_loop().time(), stall_s=config.body_read_timeout_s, min_rate=config.min_body_rate_bps)
+    upload = _Upload(receive, limit, pace) if has_body else None
+    if upload is not None:
+        try:
+            await upload.hold()
+        except (ClientDisconnected, BodyTooLarge, BodyTooSlow):
+            await upload.explain(send, scope, request_id, answer=True)
+            return
+    try:
+        await asyncio.wait_for(upstream.slots.acquire(), config.connect_timeout_s)
+    except asyncio.TimeoutError:
+        reason = f"all {config.upstream_max_connections} upstream connections stayed busy for {config.connect_timeout_s:g}s (FLUXLIT_GATEWAY_UPSTREAM_MAX_CONNECTIONS)"  # fmt: skip
+        log.warning("503 for %s: %s request_id=%s", scope["path"], reason, request_id.decode())
+        await send_error(send, 503, reason, request_id, close=upload is not None and not upload.complete)
+        return
+    try:
+        await _forward(scope, receive, send, upstream, raw_path, request_id, upload)
+    finally:
+        upstream.slots.release()
+
+
+async def _forward(
+    scope: Scope, receive: Receive, send: Send, upstream: Upstream, raw_path: bytes, request_id: bytes, upload: _Upload | None
+) -> None:
     headers = upstream_headers_for(scope, request_id, upstream.config.policy)
-    upload = _Upload(receive, limit, upstream.config.body_read_timeout_s) if has_body else None
     url = upstream.url(raw_path, scope.get("query_string", b""))
     started = False
     watcher: asyncio.Task[None] | None = None
@@ -137,17 +203,9 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
                     return
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
-    except (ClientDisconnected, BodyTooLarge, BodyStalled, *UPSTREAM_ERRORS) as exc:
+    except (ClientDisconnected, BodyTooLarge, BodyTooSlow, *UPSTREAM_ERRORS) as exc:
         # aiohttp reports a failing body as its own connection error: the upload says what happened.
-        if upload is not None and upload.client_gone:
-            return
-        if upload is not None and upload.over_cap:
-            if not started:
-                await _send_too_large(send, scope, limit.cap, request_id)
-            return
-        if upload is not None and upload.stalled:
-            if not started:
-                await _send_stalled(send, scope, upload.read_timeout_s, request_id)
+        if upload is not None and await upload.explain(send, scope, request_id, answer=not started):
             return
         reason = upstream.unavailable_reason() or _describe(exc)
         note_upstream_error()

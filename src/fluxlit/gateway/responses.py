@@ -17,11 +17,6 @@ def too_large_reason(cap: int) -> str:
     return f"the request body is over {cap} bytes (FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES)"
 
 
-def stalled_reason(timeout_s: float) -> str:
-    """Why a proxied body was cut off (408)."""
-    return f"no request body bytes for {timeout_s:g}s (FLUXLIT_GATEWAY_BODY_READ_TIMEOUT_S)"
-
-
 def error_body(status: int, reason: str, request_id: bytes) -> bytes:
     """``<status> <phrase>: <reason>`` and the request id, so an operator can find the log line."""
     return f"{status} {HTTPStatus(status).phrase}: {reason}\nrequest id: {request_id.decode()}\n".encode()

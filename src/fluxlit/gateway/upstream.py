@@ -36,6 +36,8 @@ class Upstream:
         self.exit_code: Callable[[], int | None] = lambda: None
         self._session: aiohttp.ClientSession | None = None
         self._pool: ConnectionPool | None = None
+        self.slots = asyncio.Semaphore(config.upstream_max_connections)
+        """The ASGI lane's bound on requests to Streamlit at once (``FLUXLIT_GATEWAY_UPSTREAM_MAX_CONNECTIONS``)."""
 
     def watch(self, exit_code: Callable[[], int | None]) -> None:
         """The sidecar is up: serve through it, and report it when ``exit_code`` says it died."""
@@ -52,7 +54,8 @@ class Upstream:
         """The fast lane's raw connection pool, created on first use inside the running event loop."""
         if self._pool is None:
             c = self.config
-            self._pool = ConnectionPool(self.host, self.port, connect_timeout_s=c.connect_timeout_s, read_timeout_s=c.read_timeout_s)
+            self._pool = ConnectionPool(self.host, self.port, connect_timeout_s=c.connect_timeout_s, read_timeout_s=c.read_timeout_s,
+                                        max_connections=c.upstream_max_connections)  # fmt: skip
         return self._pool
 
     @property
@@ -61,7 +64,8 @@ class Upstream:
         if self._session is None or self._session.closed:
             c = self.config
             self._session = aiohttp.ClientSession(
-                # No pool cap: a slow client must never hold a slot that others wait for.
+                # The bound is ``slots`` (a wait that ends in 503); a trickling upload cannot hold one for
+                # long (the body's pace is enforced), so the connector itself needs no cap.
                 connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=30.0),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=c.connect_timeout_s, sock_read=c.read_timeout_s),
                 # Bytes pass through as Streamlit encoded them; cookies belong to the browser.
