@@ -97,6 +97,7 @@ class FluxlitSettings(BaseSettings):
     gateway_allow_underscore_headers: bool = Field(False, description="Forward header names with underscores (dropped by default, as nginx does).")
     streamlit_startup_timeout_s: float = Field(60.0, gt=0)
     streamlit_stop_step_timeout_s: float = Field(5.0, gt=0)
+    streamlit_restart: bool = Field(True, description="Restart a Streamlit child that dies, with backoff, at most 5 times a minute.")
     uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0)
     allow_unified_uvicorn_multiworker: bool = False
     pidfile: str = ".fluxlit.pid"

@@ -8,6 +8,7 @@ Run as ``python upstream_server.py PORT``. Routes:
   POST /early                      answers at once, without reading the body
   GET  /chunked?n=N                N pieces of "piece-K;" sent with chunked transfer coding
   GET  /reset-midway               declares 100000 bytes, sends 1000, then resets the connection
+  GET  /stall-midway?s=S           declares 100000 bytes, sends 1000, then stalls S seconds before the rest
   GET  /gzip                       a gzip-encoded body with Content-Encoding: gzip
   GET  /slow?s=S                   answers after S seconds
   WS   /_stcore/stream, /ws        echoes messages; "close:CODE" closes with CODE; "headers" sends handshake headers;
@@ -114,6 +115,15 @@ async def reset_midway(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def stall_midway(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Length": "100000"})
+    await response.prepare(request)
+    await response.write(b"x" * 1000)
+    await asyncio.sleep(float(request.query.get("s", "10")))
+    await response.write(b"x" * 99000)
+    return response
+
+
 async def early(request: web.Request) -> web.Response:
     return web.Response(text="early")
 
@@ -188,6 +198,7 @@ def make_app() -> web.Application:
     app.router.add_post("/early", early)
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/reset-midway", reset_midway)
+    app.router.add_get("/stall-midway", stall_midway)
     app.router.add_get("/gzip", gzipped)
     app.router.add_get("/_stcore/stream", websocket)
     app.router.add_get("/ws", websocket)

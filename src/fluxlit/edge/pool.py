@@ -236,10 +236,9 @@ class ConnectionPool:
         self._opening: set[asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]] = set()
         self._waiting: deque[tuple[Exchange, asyncio.TimerHandle]] = deque()
 
-    @property
-    def waiting(self) -> int:
-        """Exchanges waiting for a connection under the bound."""
-        return len(self._waiting)
+    def stats(self) -> dict[str, int]:
+        """Bounded connections open or opening, those idle, and exchanges waiting (the debug snapshot shows them)."""
+        return {"open": self.counted, "idle": len(self._idle), "waiting": len(self._waiting)}
 
     def acquire(self, exchange: Exchange) -> None:
         """Hand ``exchange`` a pooled connection now, or a new one once open, or the next one free at the bound."""

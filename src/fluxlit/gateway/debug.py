@@ -1,5 +1,6 @@
 """Debug mode (``FLUXLIT_DEBUG=1``): the ``[fluxlit-debug]`` startup line and the redacted snapshot endpoint."""
 
+import asyncio
 import sys
 from collections import deque
 from typing import Any
@@ -48,6 +49,8 @@ class DebugState:
             "kernels": IMPLEMENTATION,
             "lane": s.gateway_lane,
             "spliced_requests": spliced,
+            "upstream_pool": self.upstream.pool_stats(),
+            "tasks": len(asyncio.all_tasks()),
             "settings": s.redacted(),
             "recent_dispatches": list(reversed(self.recent)),
         }

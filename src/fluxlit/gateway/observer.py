@@ -39,6 +39,7 @@ class Observer:
         """An open record of a request the edge serves itself; it sets ``status``/``bytes_sent`` and exits it at the end."""
         exchange = Exchange(self, scope, None, None, dispatch, request_id)  # type: ignore[arg-type]
         exchange.bind = False  # callbacks of two connections run in different contexts
+        exchange.completed = True  # the edge reports a cut-off response by failing the record
         return exchange.__enter__()
 
     def exchange(self, scope: Scope, receive: Receive, send: Send, dispatch: str, request_id: bytes) -> "Exchange":
@@ -49,8 +50,8 @@ class Observer:
 class Exchange:
     """One request as the gateway saw it: status or close code, bytes sent, duration."""
 
-    __slots__ = ("_inner_receive", "_inner_send", "_token", "accepted", "bind", "bytes_sent", "close_code", "dispatch", "failed",
-                 "observer", "receive", "request_id", "scope", "send", "started", "status", "websocket")  # fmt: skip
+    __slots__ = ("_inner_receive", "_inner_send", "_token", "accepted", "bind", "bytes_sent", "close_code", "completed", "dispatch",
+                 "failed", "observer", "receive", "request_id", "scope", "send", "started", "status", "websocket")  # fmt: skip
 
     def __init__(self, observer: Observer, scope: Scope, receive: Receive, send: Send, dispatch: str, request_id: bytes) -> None:
         self.observer = observer
@@ -63,6 +64,8 @@ class Exchange:
         self.accepted = False
         self.bytes_sent = 0
         self.failed = False
+        self.completed = False
+        """The response's last body message went out (an HTTP response ending without it was cut off)."""
         self.started = 0.0
         self._token: Token[GatewayMetrics | None] | None = None
         self.bind = True
@@ -82,6 +85,7 @@ class Exchange:
         kind = message["type"]
         if kind == "http.response.body" or kind == "websocket.http.response.body":
             self.bytes_sent += len(message.get("body", b""))
+            self.completed = not message.get("more_body", False)
         elif kind == "http.response.start" or kind == "websocket.http.response.start":
             self.status = message["status"]
         elif kind == "websocket.send":
@@ -136,6 +140,11 @@ class Exchange:
             return INTERNAL_ERROR if self.failed else ABNORMAL
         return 500 if self.failed else CLIENT_CLOSED_REQUEST
 
+    @property
+    def aborted(self) -> bool:
+        """An HTTP response that started but was cut off (the client saw the connection drop)."""
+        return not self.websocket and bool(self.status) and (self.failed or not self.completed)
+
     def status_class(self, code: int) -> str:
         """Metrics label: ``ws`` for an accepted WebSocket, else the class of the HTTP answer."""
         if self.websocket and not self.status:
@@ -153,8 +162,9 @@ class Exchange:
             query = redact_query_string(scope.get("query_string", b""))
             client = scope.get("client")
             duration_ms = round(duration * 1000, 3)
+            aborted = self.aborted
             access_log.info(
-                '%s "%s %s" %d %dB %.1fms %s request_id=%s',
+                '%s "%s %s" %d %dB %.1fms %s request_id=%s%s',
                 client[0] if client else "-",
                 method,
                 path + "?" + query if query else path,
@@ -163,6 +173,7 @@ class Exchange:
                 duration_ms,
                 self.dispatch,
                 request_id,
+                " aborted" if aborted else "",
                 extra={
                     "client": client[0] if client else None,
                     "method": method,
@@ -173,6 +184,7 @@ class Exchange:
                     "duration_ms": duration_ms,
                     "dispatch": self.dispatch,
                     "request_id": request_id,
+                    "aborted": aborted,
                 },
             )
         if observer.api_requests and self.dispatch == "api" and api_log.isEnabledFor(logging.INFO):

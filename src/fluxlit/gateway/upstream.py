@@ -75,6 +75,10 @@ class Upstream:
             )
         return self._session
 
+    def pool_stats(self) -> dict[str, int]:
+        """The fast lane's pool: connections open, idle and waited for (all 0 before first use)."""
+        return self._pool.stats() if self._pool is not None else {"open": 0, "idle": 0, "waiting": 0}
+
     async def close(self) -> None:
         """Close both pools and their connections."""
         if self._pool is not None:

@@ -1,6 +1,5 @@
 """Start and stop the stack around an ASGI lifespan: upstream pools, Streamlit child, the user's API."""
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +10,7 @@ from starlette.types import Receive, Send
 from ..gateway import Gateway
 from .server import refuse_multiple_workers
 from .sidecar import StreamlitSidecar
+from .supervisor import StreamlitSupervisor
 from .target import Target
 
 log = logging.getLogger("fluxlit.runtime")
@@ -28,11 +28,15 @@ async def running(gateway: Gateway, api: FastAPI, target: Callable[[], Target]) 
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(upstream.close)
         if upstream.managed:
-            sidecar = StreamlitSidecar.for_app(target(), settings, port=upstream.port)
-            sidecar.start()
-            stack.push_async_callback(asyncio.to_thread, sidecar.stop)
-            await sidecar.wait_healthy(upstream.session, settings.streamlit_startup_timeout_s)
-            upstream.watch(sidecar.exit_code)
+            app = target()
+            supervisor = StreamlitSupervisor(
+                lambda: StreamlitSidecar.for_app(app, settings, port=upstream.port),
+                upstream,
+                restart=settings.streamlit_restart,
+                startup_timeout_s=settings.streamlit_startup_timeout_s,
+            )
+            stack.push_async_callback(supervisor.stop)
+            await supervisor.start()
             stack.callback(upstream.unwatch)
         await stack.enter_async_context(api.router.lifespan_context(api))
         if gateway.debug is not None:
