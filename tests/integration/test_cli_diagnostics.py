@@ -38,7 +38,7 @@ RISKY = {
     "FLUXLIT_FORWARDED_ALLOW_IPS": "0.0.0.0/0",
     "FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES": "0",
     "FLUXLIT_GATEWAY_UPSTREAM_READ_TIMEOUT_S": "2",
-    "FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT": "x-team,authorization,cookie",
+    "FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT": "x-team,authorization,cookie,x-original-url",
     "FLUXLIT_PUBLIC_BASE_URL": "https://apps.example.com/elsewhere",
 }
 RISKY_ROWS = {
@@ -106,6 +106,7 @@ def test_risky_proxy_settings_warn_and_strict_turns_them_into_failures() -> None
     assert report["status"] == "warn"
     assert {name for name, row in rows(report).items() if row["status"] == "WARN"} >= RISKY_ROWS
     assert "authorization (carries credentials)" in rows(report)["gateway_forward_rejected_names"]["detail"]
+    assert "x-original-url (rewrites the path or claims a client address)" in rows(report)["gateway_forward_rejected_names"]["detail"]
 
     strict, strict_report = doctor("--strict", env=env)
     assert strict.returncode == 1
