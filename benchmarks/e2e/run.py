@@ -22,6 +22,7 @@ import json
 import operator
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -54,6 +55,8 @@ GATEWAYS: dict[str, dict[str, str]] = {
     "gateway-pure": {"FLUXLIT_PURE_PYTHON": "1", LANE_ENV: "fast"},
 }
 TARGETS = ["direct", "gateway", "gateway-pure", "gateway-asgi", "nginx", "uvicorn"]
+SLOW_UPLOADS = 1000
+"""Trickling uploads held open while small GETs are timed (the gateways only: they hold no upstream connection)."""
 RATIOS: dict[str, tuple[str, str]] = {
     "gateway/direct": ("gateway", "direct"),
     "gateway/nginx": ("gateway", "nginx"),
@@ -82,6 +85,7 @@ METRICS: dict[str, bool] = {
     "ws_echo_msgs_per_s": False,
     "ws_64k_mb_s": False,
     "idle_ws_kib_each": True,
+    "slow_uploads_get_p95_ms": True,
 }
 
 # --check floors: (metric, ratio) -> the lowest acceptable value. Gross regressions only.
@@ -124,6 +128,8 @@ GOALS = (
          (Bound("1mib_get_mb_s", "gateway/nginx", ">=", 1), Bound("50mib_post_mb_s", "gateway/nginx", ">=", 1),
           Bound("1mib_get_rss_growth_mib", "gateway", "<", 5), Bound("post_rss_growth_mib", "gateway", "<", 5))),
     Goal("/api small GET per CPU-second", "≥ 0.9× plain uvicorn", (Bound("api_get_rps_per_cpu_s", "gateway/uvicorn", ">=", 0.9),)),
+    Goal(f"small GET p95 while {SLOW_UPLOADS} uploads trickle 1 byte/s", "≤ 50 ms",
+         (Bound("slow_uploads_get_p95_ms", "gateway", "<=", 50),)),
 )  # fmt: skip
 _OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, "<=": operator.le, "<": operator.lt}
 
@@ -433,6 +439,37 @@ async def ws_idle_rss(url: str, count: int, pid: int) -> float:
     return (after - before) * 1024 / count
 
 
+async def get_latencies_while_uploads_trickle(url: str, seconds: float) -> list[float]:
+    """Milliseconds per small GET, sent one after another while ``SLOW_UPLOADS`` uploads send 1 byte a second."""
+    host, port = url.removeprefix("http://").split(":")
+    writers = []
+    for _ in range(SLOW_UPLOADS):
+        _, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /sink HTTP/1.1\r\nHost: bench\r\nContent-Length: 1000000\r\n\r\n")
+        writers.append(writer)
+
+    async def trickle() -> None:
+        while True:
+            for writer in writers:
+                writer.write(b"x")
+            await asyncio.sleep(1.0)
+
+    trickling = asyncio.ensure_future(trickle())
+    timings = []
+    try:
+        async with httpx.AsyncClient() as http:
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                (await http.get(url + "/1k")).raise_for_status()
+                timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        trickling.cancel()
+        for writer in writers:
+            writer.close()
+    return timings
+
+
 def per_cpu(prefix: str, requests: float, cpu: float | None) -> dict[str, float]:
     return {f"{prefix}_rps_per_cpu_s": requests / cpu} if cpu else {}
 
@@ -479,6 +516,11 @@ def websockets(target: Target, load: Load) -> dict[str, float]:
     return metrics
 
 
+def slow_uploads(target: Target, load: Load) -> dict[str, float]:
+    timings = asyncio.run(get_latencies_while_uploads_trickle(target.url, max(load.seconds, 3)))
+    return {"slow_uploads_get_p95_ms": statistics.quantiles(timings, n=20)[18]}
+
+
 def api_get(target: Target, load: Load) -> dict[str, float]:
     stats, cpu = with_cpu(target.pid, lambda: wrk(target.url + str(target.api_path), seconds=load.seconds, connections=32))
     return {"api_get_rps": stats["rps"]} | per_cpu("api_get", stats["requests"], cpu)
@@ -504,7 +546,8 @@ class Results:
 def measure(target: Target, results: Results, load: Load) -> None:
     """Every workload that applies to ``target``; a failing one is recorded and the rest still run."""
     print(f"  {target.name}", file=sys.stderr, flush=True)
-    workloads = [*((small_get, large_get, large_post, websockets) if target.proxies else ()), *((api_get,) if target.api_path else ())]
+    workloads = [*((small_get, large_get, large_post, websockets) if target.proxies else ()), *((api_get,) if target.api_path else ()),
+                 *((slow_uploads,) if target.name in GATEWAYS else ())]  # fmt: skip
     for workload in workloads:
         try:
             results.add(target.name, workload(target, load))
@@ -676,6 +719,8 @@ def main() -> None:
     for tool in ("nginx", "wrk", "curl"):
         if not shutil.which(tool):
             sys.exit(f"benchmark needs {tool}: run `make system` (apt-get install nginx-light wrk curl)")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the trickling uploads hold a descriptor each
     started = time.monotonic()
     report = Report.of(run(args.seconds, args.rounds, args.idle_websockets), args.seconds, args.rounds, args.idle_websockets)
     args.out.mkdir(parents=True, exist_ok=True)

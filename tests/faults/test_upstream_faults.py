@@ -6,6 +6,7 @@ dropped connection, never a truncated body that looks complete) and nothing leak
 """
 
 import asyncio
+import concurrent.futures
 import random
 import signal
 import socket
@@ -144,7 +145,9 @@ async def _load_then_sigterm(gateway: Gateway) -> tuple[list[int], list[int]]:
 
 def test_sigterm_under_load_finishes_requests_closes_websockets_1001_and_exits_0(recording_upstream: str, lane: str) -> None:
     with running_gateway(env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream}, lane=lane) as gateway:
-        statuses, codes = asyncio.run(_load_then_sigterm(gateway))
+        # A thread of its own: the browser tests' sync API may leave an event loop set on this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            statuses, codes = thread.submit(asyncio.run, _load_then_sigterm(gateway)).result()
         assert statuses == [200] * SLOW_REQUESTS
         assert codes == [1001] * OPEN_WEBSOCKETS
         assert gateway.proc.wait(30) == 0, gateway.proc.output()
@@ -191,3 +194,15 @@ def _answered(sock: socket.socket) -> bool:
     except (TimeoutError, ConnectionResetError):
         return False
     return bool(responses(data)) if data.startswith(b"HTTP/1.1 200") else False
+
+
+def test_the_gateway_lifts_its_soft_open_file_limit_to_the_hard_one(recording_upstream: str) -> None:
+    port = free_port()
+    proc = Proc(["bash", "-c", f"ulimit -Sn 256 && exec {BIN}/fluxlit run --port {port}"], cwd=DEMO,
+                env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream})  # fmt: skip
+    try:
+        proc.wait_http(f"http://127.0.0.1:{port}/api/readyz", timeout=90)
+        soft, hard = psutil.Process(proc.pid).rlimit(psutil.RLIMIT_NOFILE)
+        assert soft == hard > 256
+    finally:
+        proc.stop()

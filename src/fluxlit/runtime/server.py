@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import resource
 import signal
 import socket
 import threading
@@ -97,8 +98,18 @@ def uvicorn_config(app: Any, settings: FluxlitSettings, *, loop: str, factory: b
     )
 
 
+def raise_open_file_limit() -> None:
+    """Lift the soft limit on open files to the hard one: every client holds a descriptor, and a
+    WebSocket two, so the common soft default of 1024 would cap a gateway at a few hundred users."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):  # a platform that refuses keeps its limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def serve(config: uvicorn.Config, sock: socket.socket) -> int:
     """Run until stopped; 0 after a clean stop, 1 when startup failed."""
+    raise_open_file_limit()
     server = GatewayServer(config)
     try:
         if config.reload:
