@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := chromium nginx-light caddy redis-server wrk
 PORT ?= 8000
 
-.PHONY: run test lint test-compiled test-pure system install bench bench-ci clean
+.PHONY: run test lint test-compiled test-pure system install bench bench-ci fuzz fuzz-ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,11 @@ system:
 run: install
 	cd examples/demo && ../../$(BIN)/fluxlit run app:app --port $(PORT) --loop uvloop
 
-test: system install lint test-compiled test-pure bench-ci
+test: system install lint test-compiled test-pure fuzz-ci bench-ci
 
 # Pyflakes-level checks only (unused names, undefined names, syntax): cheap and never style noise.
 lint: install
-	$(BIN)/ruff check --select F,E9 src tests benchmarks examples
+	$(BIN)/ruff check --select F,E9 src tests benchmarks examples fuzz
 
 test-compiled: install
 	$(BIN)/python -m pytest
@@ -51,6 +51,14 @@ bench: system install
 # Short CI version: fails only on a gross ratio regression or a workload erroring.
 bench-ci: system install
 	$(BIN)/python benchmarks/e2e/run.py --seconds 2 --rounds 1 --idle-websockets 200 --out benchmark-results --check
+
+# Twin-agreement fuzzing (atheris): every kernel in turn within one time budget; inputs reaching new coverage join fuzz/corpus/.
+fuzz: install
+	$(BIN)/python -m fuzz --seconds 600 --merge
+
+# Short CI version: 60 s over all kernels; fails on any disagreement between the twins or a crash.
+fuzz-ci: install
+	$(BIN)/python -m fuzz --seconds 60
 
 clean:
 	rm -rf $(VENV) build src/fluxlit/_speedups/*.c src/fluxlit/_speedups/*.so

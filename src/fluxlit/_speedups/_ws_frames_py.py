@@ -6,12 +6,21 @@ without copying payloads. Only a close frame's two status bytes are unmasked, an
 payload of uncompressed text messages, to check that it is UTF-8.
 """
 
-import codecs
-
 from .constants import WS_CLOSE_INVALID_DATA, WS_CLOSE_PROTOCOL_ERROR, WS_CLOSE_TOO_BIG, WS_MAX_CONTROL_PAYLOAD, WS_OPCODES
 from .errors import FrameEvent, WebSocketProtocolError
 
 _HEADER, _CLOSE_CODE, _PAYLOAD = 0, 1, 2
+
+_UTF8_LEADS: dict[int, tuple[int, int, int]] = {
+    **{lead: (1, 0x80, 0xBF) for lead in range(0xC2, 0xE0)},
+    0xE0: (2, 0xA0, 0xBF),  # no overlong three-byte forms
+    **{lead: (2, 0x80, 0xBF) for lead in (*range(0xE1, 0xED), 0xEE, 0xEF)},
+    0xED: (2, 0x80, 0x9F),  # no UTF-16 surrogates
+    0xF0: (3, 0x90, 0xBF),  # no overlong four-byte forms
+    **{lead: (3, 0x80, 0xBF) for lead in range(0xF1, 0xF4)},
+    0xF4: (3, 0x80, 0x8F),  # nothing above U+10FFFF
+}
+"""Lead byte -> (continuation bytes due, range of the first one): RFC 3629's table, every other lead is invalid."""
 CLOSE = 0x8
 
 
@@ -40,7 +49,9 @@ class FrameInspector:
         self._last = False  # the current frame ends its message
         self._mask = b""
         self._offset = 0
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        # UTF-8 decoding state: continuation bytes still due, and the range the next one must be in.
+        self._utf8_need = 0
+        self._utf8_range = (0x80, 0xBF)
         self._state = _HEADER
         self._header = bytearray()
         self._need = 2
@@ -176,19 +187,24 @@ class FrameInspector:
             key = (mask * (len(payload) // 4 + 1))[: len(payload)]
             payload = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(len(payload), "big")
         self._offset += len(payload)
-        try:
-            self._utf8.decode(payload)
-        except UnicodeDecodeError:
-            raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
+        need, (low, high) = self._utf8_need, self._utf8_range
+        for byte in payload:
+            if need:
+                if not low <= byte <= high:
+                    raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8")
+                need, low, high = need - 1, 0x80, 0xBF
+            elif byte >= 0x80:
+                # Each byte is judged as it arrives, so a message fails at its first impossible byte.
+                if (lead := _UTF8_LEADS.get(byte)) is None:
+                    raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8")
+                need, low, high = lead
+        self._utf8_need, self._utf8_range = need, (low, high)
 
     def _finish_text(self) -> None:
         self._text = False
-        try:
-            self._utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8") from None
-        finally:
-            self._utf8.reset()
+        if self._utf8_need:
+            self._utf8_need = 0
+            raise WebSocketProtocolError(WS_CLOSE_INVALID_DATA, "text message is not valid UTF-8")
 
     def _next(self, payload_left: int) -> None:
         self._header = bytearray()
