@@ -135,7 +135,7 @@ async def _load_then_sigterm(gateway: Gateway) -> tuple[list[int], list[int]]:
         gateway.proc.popen.send_signal(signal.SIGTERM)
 
         async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int:
-            while (message := await ws.receive()).type not in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+            while (await ws.receive()).type not in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                 pass
             return ws.close_code or 0
 
