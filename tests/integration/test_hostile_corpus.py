@@ -148,7 +148,8 @@ for token in ["X-Forwarded-For", "X-Request-ID", "Host", "Cookie", "X-Forwarded-
     # Naming a header in Connection must not strip what the gateway itself sets.
     CORPUS.append(forward(f"connection names {token}", f"GET /echo/{{m}} HTTP/1.1\r\nHost: t\r\nConnection: close, {token}\r\n\r\n",
                           lambda h, _: h.get("host") == ["t"] and h.get("x-forwarded-for") == ["127.0.0.1"] and len(h.get("x-request-id", [])) == 1))  # fmt: skip
-for value in ["%0d%0aX-Injected: 1", "x" * 129, "../../etc", "id with space", "caf\u00e9", "<script>"]:
+CORPUS.append(refuse("header value not utf-8", get("/echo/{m}", "X-Request-ID: caf\u00e9")))  # sent as Latin-1
+for value in ["%0d%0aX-Injected: 1", "x" * 129, "../../etc", "id with space", "<script>"]:
     # Not a valid request id: replaced by a minted one (32 hex digits), never echoed into a header or log line.
     CORPUS.append(forward(f"request id {value[:12]!r}", get("/echo/{m}", f"X-Request-ID: {value}"),
                           lambda h, _: h.get("x-request-id", [""])[0] not in ("", "%0d%0aX-Injected: 1") and len(h["x-request-id"]) == 1

@@ -2,9 +2,10 @@
 
 Run as ``python capture_upstream.py PORT``. There is no routing: every request is read whole and
 answered 200 with JSON of what arrived (method, raw target, HTTP version, header lines as received,
-body size and SHA-256), and the same record is kept under the request's tag, the first run of 32
-lower-case hex digits in its target. ``GET /captured/TAG`` lists the records for TAG, oldest first,
-including requests whose body never completed (``complete`` false, ``error`` naming why).
+body size and SHA-256), and the same record is kept under the request's tag: the first run of 32
+lower-case hex digits in its target or, failing that, in a header value. ``GET /captured/TAG``
+lists the records for TAG, oldest first, including requests whose body never completed
+(``complete`` false, ``error`` naming why).
 """
 
 import asyncio
@@ -25,7 +26,7 @@ async def handle(request: web.BaseRequest) -> web.StreamResponse:
         return web.json_response(CAPTURES.get(read_back.group(1), []))
     if request.raw_path == "/":
         return web.Response(text="ok")
-    found = TAG.search(request.raw_path)
+    found = TAG.search(request.raw_path) or next(filter(None, map(TAG.search, request.headers.values())), None)
     entry: dict[str, object] = {
         "method": request.method,
         "target": request.raw_path,

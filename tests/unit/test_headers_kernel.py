@@ -55,7 +55,7 @@ REFUSED_TARGETS = {
     b"/a/%2e/b": "dot-segment", b"/a/..%2fb": "dot-segment", b"/a/%2e%2e%5cb": "dot-segment", b"/a%2f..%2fb": "dot-segment",
     b"/api/../x": "dot-segment", b"http://h/a/../b": "dot-segment", b"/a\\b": "backslash", b"/a/..\\b": "backslash",
     b"/a%00b": "encoded NUL", b"/a%00": "encoded NUL", b"//evil.example/x": "starts with //", b"//": "starts with //",
-    b"h:443": "not a path", b"javascript:x": "not a path", b"": "not a path",
+    b"h:443": "not a path", b"javascript:x": "not a path", b"": "not a path", b"/a#/../x": "fragment", b"/a#b": "fragment",
 }  # fmt: skip
 FORWARDED_TARGETS = [
     b"/", b"*", b"/a/b.c", b"/.well-known/x", b"/a..b/..c", b"/a%252e%252e/b", b"/a%2fb", b"/a%5cb", b"/a?x=/../..",

@@ -146,9 +146,12 @@ def head_problem(bytes url, list headers, str http_version, Py_ssize_t max_bytes
     cdef int hosts = 0
     cdef bytes host = b""
     cdef object transfer_encoding = None
+    cdef object not_utf8 = None
     cdef bytes name, value
     for name, value in headers:
         size += PyBytes_GET_SIZE(name) + PyBytes_GET_SIZE(value) + 4
+        if not_utf8 is None and not _utf8(value):
+            not_utf8 = name
         if PyBytes_GET_SIZE(name) == 4 and memcmp(PyBytes_AS_STRING(name), b"host", 4) == 0:
             hosts += 1
             host = value
@@ -167,6 +170,8 @@ def head_problem(bytes url, list headers, str http_version, Py_ssize_t max_bytes
             return 400, "Transfer-Encoding on an HTTP/1.0 request"
         if transfer_encoding.strip().lower() != b"chunked":
             return 400, "Transfer-Encoding other than chunked"
+    if not_utf8 is not None:
+        return 400, f"the {not_utf8.decode('latin-1')} header's value is not UTF-8; send UTF-8 text"
     problem = target_problem(url)
     if problem is not None:
         return 400, problem
@@ -176,6 +181,21 @@ def head_problem(bytes url, list headers, str http_version, Py_ssize_t max_bytes
     return None
 
 
+cdef inline bint _utf8(bytes value):
+    # ASCII (the usual case) by a byte scan; anything else by the UTF-8 decoder.
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(value)
+    cdef Py_ssize_t i, n = PyBytes_GET_SIZE(value)
+    for i in range(n):
+        if p[i] >= 0x80:
+            try:
+                PyUnicode_DecodeUTF8(<const char*>p, n, NULL)
+            except UnicodeDecodeError:
+                return False
+            return True
+    return True
+
+
+cdef str FRAGMENT = "fragment (#) in the request target; a fragment stays in the browser"
 cdef str NOT_A_PATH = "request target is not a path; send an origin-form target such as /page"
 cdef str BACKSLASH = "backslash in the request path; use /"
 cdef str LEADING_SLASHES = "request path starts with //"
@@ -188,6 +208,8 @@ cpdef object target_problem(bytes url):
     cdef bytes path = url
     if PyBytes_GET_SIZE(url) == 1 and PyBytes_AS_STRING(url)[0] == 42:
         return None
+    if memchr(PyBytes_AS_STRING(url), 35, PyBytes_GET_SIZE(url)) != NULL:
+        return FRAGMENT
     if PyBytes_GET_SIZE(url) == 0 or PyBytes_AS_STRING(url)[0] != 47:
         scheme, separator, rest = url.partition(b"://")
         if not separator or not scheme.isalpha():
@@ -199,7 +221,7 @@ cpdef object target_problem(bytes url):
     cdef Py_ssize_t i, end = n
     cdef bint backslash = False, percent = False, dot = False
     for i in range(n):
-        if p[i] == 63 or p[i] == 35:  # ? or #: the path ends
+        if p[i] == 63:  # ?: the path ends
             end = i
             break
         if p[i] == 92:
@@ -274,6 +296,7 @@ def connection_tokens(headers):
     for name, value in headers:
         if _flags(_lower(name)) & F_CONNECTION:
             tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    tokens.discard(b"content-length")
     return tokens
 
 
@@ -296,7 +319,8 @@ cdef set _add_tokens(bytes value, set extra):
     cdef bytes token
     for token in value.split(b","):
         token = token.strip().lower()
-        if token and not _flags(token) & F_HOP:
+        # Content-Length is never hop-by-hop by declaration: see ``_headers_py.connection_tokens``.
+        if token and not _flags(token) & (F_HOP | F_CONTENT_LENGTH):
             if extra is None:
                 extra = set()
             extra.add(token)
@@ -337,7 +361,7 @@ cdef tuple _upstream_pairs(list headers, client_host, str scheme, int drop_flags
                 framing.length = _digits(value)
             elif flags & F_TRANSFER_ENCODING:
                 framing.length = -1
-            else:
+            elif not framing.expect:
                 framing.expect = value.lower() == b"100-continue"
         if flags & F_HOST:
             if host is None:

@@ -35,8 +35,11 @@ def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int
     hosts = 0
     host = b""
     transfer_encoding: bytes | None = None
+    not_utf8: bytes | None = None
     for name, value in headers:
         size += len(name) + len(value) + 4
+        if not_utf8 is None and not value.isascii() and not _is_utf8(value):
+            not_utf8 = name
         if name == b"host":
             hosts += 1
             host = value
@@ -56,6 +59,9 @@ def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int
         if transfer_encoding.strip().lower() != b"chunked":
             # llhttp accepts codings before "chunked" (gzip, chunked); the proxy would drop them.
             return 400, "Transfer-Encoding other than chunked"
+    if not_utf8 is not None:
+        # The two lanes could not forward it alike (an HTTP client library re-encodes text as UTF-8).
+        return 400, f"the {not_utf8.decode('latin-1')} header's value is not UTF-8; send UTF-8 text"
     if problem := target_problem(url):
         return 400, problem
     if problem := host_problem(host):
@@ -63,16 +69,26 @@ def head_problem(url: bytes, headers: Headers, http_version: str, max_bytes: int
     return None
 
 
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def target_problem(url: bytes) -> str | None:
     """Why a request target must be refused, or ``None``.
 
     Refused: a path with a dot-segment (raw or percent-encoded, also beside an encoded slash or
-    backslash), an encoded NUL, a raw backslash or a leading ``//``; a target that is neither a
-    path, an absolute URL nor ``*``. Anything else is forwarded byte for byte, so the upstream must
+    backslash), an encoded NUL, a raw backslash or a leading ``//``; a fragment; a target that is
+    neither a path, an absolute URL nor ``*``. Anything else is forwarded byte for byte, so the upstream must
     never see a path that means something else once it normalises it.
     """
     if url == b"*":
         return None  # asterisk-form: the edge answers it
+    if b"#" in url:
+        return "fragment (#) in the request target; a fragment stays in the browser"
     path = url
     if url[:1] != b"/":
         scheme, separator, rest = url.partition(b"://")
@@ -80,7 +96,7 @@ def target_problem(url: bytes) -> str | None:
             return "request target is not a path; send an origin-form target such as /page"
         slash = rest.find(b"/")
         path = rest[slash:] if slash >= 0 else b"/"
-    path = path.split(b"?", 1)[0].split(b"#", 1)[0]
+    path = path.split(b"?", 1)[0]
     if b"\\" in path:
         return "backslash in the request path; use /"
     if path[:2] == b"//":
@@ -125,11 +141,16 @@ def host_problem(host: bytes) -> str | None:
 
 
 def connection_tokens(headers: HeaderPairs) -> set[bytes]:
-    """Header names listed in ``Connection``: hop-by-hop by declaration."""
+    """Header names listed in ``Connection``: hop-by-hop by declaration.
+
+    Never ``Content-Length``: dropping it while the body still flows would let the body be read
+    as another request (smuggling), so the framing cannot be declared away.
+    """
     tokens: set[bytes] = set()
     for name, value in headers:
         if name.lower() == b"connection":
             tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    tokens.discard(b"content-length")
     return tokens
 
 
@@ -300,7 +321,7 @@ def _framing(headers: Headers) -> tuple[int, bool]:
         elif name == b"transfer-encoding":
             length = -1
         elif name == b"expect":
-            expect = value.lower() == b"100-continue"
+            expect = expect or value.lower() == b"100-continue"
     return length, expect
 
 

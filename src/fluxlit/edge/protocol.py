@@ -33,6 +33,15 @@ from .websocket import WebSocketSplice
 log = logging.getLogger("fluxlit.gateway")
 
 
+class _Closing(Exception):
+    """Raised from a parser callback: the connection is closing, so the bytes behind are not parsed."""
+
+
+NOT_SERVED = {b"CONNECT": "CONNECT is not served: FluxLit is a reverse proxy, not a forward proxy",
+              b"TRACE": "TRACE is not served: it would echo the request, cookies included"}  # fmt: skip
+"""Methods answered 405 at the edge, never forwarded."""
+
+
 class RequestRejected(Exception):
     """Raised from a parser callback: answer ``status`` and close the connection."""
 
@@ -173,6 +182,8 @@ class EdgeProtocol(asyncio.Protocol):
             return
         except httptools.HttpParserError as exc:
             cause = exc.__context__
+            if isinstance(cause, _Closing):
+                return
             if isinstance(cause, RequestRejected):
                 self.reject(cause.status, cause.reason)
             elif cause is not None:
@@ -207,6 +218,8 @@ class EdgeProtocol(asyncio.Protocol):
 
     # httptools callbacks
     def on_message_begin(self) -> None:
+        if self.transport.is_closing():
+            raise _Closing  # an answer closed the connection (413 up front, say): what follows is not read
         self._progress = self._head_started = True
         self.url = b""
         self.headers = []
@@ -235,6 +248,8 @@ class EdgeProtocol(asyncio.Protocol):
             raise RequestRejected(400, "more than one space between the parts of the request line")
         if version == "1.0" and any(name == b"upgrade" and value.lower() == b"websocket" for name, value in self.headers):
             raise RequestRejected(400, "WebSocket upgrade over HTTP/1.0; WebSockets need HTTP/1.1")
+        if (not_served := NOT_SERVED.get(parser.get_method())) is not None:
+            raise RequestRejected(405, not_served)
         self._awaiting_head = False
         if parser.should_upgrade() and self._websocket_upgrade():
             return  # handled once the parser stops at the upgrade
@@ -288,7 +303,7 @@ class EdgeProtocol(asyncio.Protocol):
             splice.client_http11 = False
         if method == b"HEAD":
             splice.is_head = True
-        if expect:
+        if expect and version == "1.1":  # an HTTP/1.0 client does not know 100 Continue
             splice.expect_continue = True
         return splice
 
@@ -322,7 +337,7 @@ class EdgeProtocol(asyncio.Protocol):
             self.flow = FlowControl(self.transport)
             self.flow.read_paused = self.client_paused
         scope = self._scope(path, raw_path, query, version, self.parser.get_method().decode("ascii"))
-        expect = any(name == b"expect" and value.lower() == b"100-continue" for name, value in self.headers)
+        expect = version == "1.1" and any(name == b"expect" and value.lower() == b"100-continue" for name, value in self.headers)
         return RequestResponseCycle(
             scope=scope,  # type: ignore[arg-type]
             transport=self.transport,
@@ -352,9 +367,9 @@ class EdgeProtocol(asyncio.Protocol):
         upstream_path = self.gateway.proxied(path, raw_path) if self.splices else None
         if upstream_path is None:
             return None
-        if upstream_path == raw_path:
-            return self.url  # as received, byte for byte
-        return upstream_path + b"?" + query if query else upstream_path  # the root path an edge proxy stripped, restored
+        # Path and query as received (the root path an edge proxy stripped restored), in origin form:
+        # an absolute-form target's authority or an empty "?" does not reach Streamlit.
+        return upstream_path + b"?" + query if query else upstream_path
 
     def _websocket_upgrade(self) -> bool:
         upgrade = connection = b""
@@ -513,11 +528,18 @@ class EdgeProtocol(asyncio.Protocol):
         request_id = mint_request_id()
         log.warning("%s from %s: %s request_id=%s", status, self.client[0] if self.client else "?", reason, request_id.decode())
         self._deferred = (status, reason)
-        answered = current is not None and current.response_started
-        self._abandon_requests()
-        if not answered:
-            self.transport.write(raw_error(status, reason, request_id, defaults=self.default_headers()))
+        if current is None or not current.response_started:
+            self.transport.write(raw_error(status, reason, request_id, defaults=self.default_headers(), bodiless=self._head_request()))
+        # Closing first: the requests abandoned next must not start the ones queued behind them.
         self.transport.close()
+        self._abandon_requests()
+
+    def _head_request(self) -> bool:
+        """Whether the request being parsed is a ``HEAD`` (its answer has no body), as far as the parser knows."""
+        try:
+            return self.parser is not None and self.parser.get_method() == b"HEAD"
+        except httptools.HttpParserError:
+            return False
 
     def _abandon_requests(self) -> None:
         """The client left or broke the stream: the request in flight and those queued are dropped.

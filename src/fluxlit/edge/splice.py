@@ -38,6 +38,8 @@ class HttpSplice:
     _pending_size = 0
     _started = False
     _acquiring = False
+    _refusal: tuple[int, str] | None = None
+    """A 413 due: answered after the current read is parsed, or when the request's turn comes."""
     client_http11 = True
     is_head = False
     expect_continue = False
@@ -72,24 +74,30 @@ class HttpSplice:
     # driven by the edge
     def start(self) -> None:
         """Begin: refuse a declared body over the cap, answer ``100 Continue`` when asked, watch the body's pace, get an upstream connection."""
+        self._started = True
+        if self._refusal is not None:
+            self._refuse(*self._refusal)
+            return
         if self.limit is not None and self.limit.over_declared(self.declared):
             self._refuse(413, too_large_reason(self.limit.cap))
             return
+        if self.expect_continue and self.has_body:
+            # After the bytes already read are parsed: a request found malformed there gets its 400 alone.
+            self.edge.loop.call_soon(self._continue)
         if self.has_body and not self.request_done:
-            if self.expect_continue:
-                self.edge.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self._body_timer = self.edge.loop.call_later(self.pace.next_check(time.monotonic()), self._check_body)  # type: ignore[union-attr]
-        self._started = True
         if not self.has_body or self.request_done or self._pending_size > PENDING_HIGH_WATER:
             self._acquire()
 
     def body(self, data: bytes) -> None:
         """Client body bytes (de-chunked by the parser); after an early answer they are read and dropped."""
+        if self._refusal is not None:
+            return
         if self.limit.feed(len(data)):  # type: ignore[union-attr]  # a body means a limit
             if self.finished:
                 self.edge.transport.close()  # still sending past the cap after its answer
             else:
-                self._refuse(413, too_large_reason(self.limit.cap))  # type: ignore[union-attr]
+                self._refuse_soon(413, too_large_reason(self.limit.cap))  # type: ignore[union-attr]
             return
         self.pace.fed(len(data), time.monotonic())  # type: ignore[union-attr]  # a body means a pace
         if not self.finished:  # after an early answer the rest is dropped
@@ -101,7 +109,7 @@ class HttpSplice:
         self._stop_body_timer()
         if self.chunked_in and not self.finished:
             self._forward(LAST_CHUNK)
-        if self._started and not self.finished:
+        if self._started and not self.finished and self._refusal is None:
             self._acquire()
 
     def client_gone(self) -> None:
@@ -235,6 +243,8 @@ class HttpSplice:
         return True
 
     def _forward(self, data: bytes) -> None:
+        if self._refusal is not None:
+            return  # refused: the upstream must never see the request end
         if self.connection is not None:
             self.connection.write(data)
         elif self.pending is not None:
@@ -266,6 +276,22 @@ class HttpSplice:
             return
         self._body_timer = self.edge.loop.call_later(pace.next_check(now), self._check_body)
 
+    def _continue(self) -> None:
+        if not self.finished and not self.edge.transport.is_closing():
+            self.edge.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _refuse_soon(self, status: int, reason: str) -> None:
+        """Refuse once the bytes already read are parsed (a request found malformed there gets its 400
+        instead), and in request order (a request waiting behind another is refused when its turn comes)."""
+        self._refusal = (status, reason)
+        self.pending = None
+        if self._started:
+            self.edge.loop.call_soon(self._refuse_due)
+
+    def _refuse_due(self) -> None:
+        if self._refusal is not None and not self.finished and not self.edge.transport.is_closing():
+            self._refuse(*self._refusal)
+
     def _refuse(self, status: int, reason: str) -> None:
         """413 or 408 mid-request: the upstream request is aborted, the client answered (if it can be) and closed."""
         log.warning("%d for %s: %s request_id=%s", status, self.edge.target_text(), reason, self.request_id.decode())
@@ -282,7 +308,8 @@ class HttpSplice:
         if self.record is not None:
             self.record.status = status
         self.keep_alive = self.keep_alive and not close
-        self.edge.transport.write(raw_error(status, reason, self.request_id, defaults=self.edge.default_headers(), close=not self.keep_alive))
+        self.edge.transport.write(raw_error(status, reason, self.request_id, defaults=self.edge.default_headers(), close=not self.keep_alive,
+                                            bodiless=self.is_head))  # fmt: skip
         self.response_started = self.response_complete = True
         self._finish(failed=False)
 

@@ -15,7 +15,7 @@ from .http_proxy import proxy_http
 from .observer import Observer
 from .probes import LIVENESS, readiness
 from .close_codes import POLICY_VIOLATION
-from .responses import send_bytes, send_error, send_json
+from .responses import ALLOWED_METHODS, send_bytes, send_error, send_json
 from .routing import Dispatch, Route, Router, under_prefix
 from .trust import forwarded_scope
 from .upstream import Upstream
@@ -30,8 +30,7 @@ OpsEndpoint = Callable[[Scope, Send, bytes], Awaitable[None]]
 
 DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch.HEALTHZ: "ops", Dispatch.READYZ: "ops", Dispatch.REFUSED: "ops"}
 
-ASTERISK_ALLOW = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-"""What ``OPTIONS *`` answers: the methods the gateway serves."""
+
 """Bounded destination class of each route, for logs, metrics and the debug ring."""
 
 
@@ -177,7 +176,7 @@ async def _serve_asterisk(scope: Scope, send: Send, request_id: bytes) -> None:
     """``OPTIONS *`` asks the server what it supports; any other method with ``*`` is malformed."""
     if scope["method"] == "OPTIONS":
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"allow", ASTERISK_ALLOW), (b"content-length", b"0"), (REQUEST_ID, request_id)]})  # fmt: skip
+                    "headers": [(b"allow", ALLOWED_METHODS), (b"content-length", b"0"), (REQUEST_ID, request_id)]})  # fmt: skip
         await send({"type": "http.response.body", "body": b""})
     else:
         await send_error(send, 400, f"the * request target is for OPTIONS only, not {scope['method']}", request_id, close=True)

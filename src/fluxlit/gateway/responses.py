@@ -22,21 +22,30 @@ def error_body(status: int, reason: str, request_id: bytes) -> bytes:
     return f"{status} {HTTPStatus(status).phrase}: {reason}\nrequest id: {request_id.decode()}\n".encode()
 
 
-def raw_response(status: int, body: bytes, request_id: bytes, *, defaults: bytes = b"", content_type: bytes = TEXT, close: bool = True) -> bytes:
-    """A whole HTTP/1.1 response as bytes; ``defaults`` are the server's own header lines (Date)."""
+ALLOWED_METHODS = b"GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+"""What ``OPTIONS *`` and a 405 answer: the methods the gateway serves."""
+
+
+def raw_response(status: int, body: bytes, request_id: bytes, *, defaults: bytes = b"", content_type: bytes = TEXT, close: bool = True,
+                 bodiless: bool = False) -> bytes:  # fmt: skip
+    """A whole HTTP/1.1 response as bytes; ``defaults`` are the server's own header lines (Date).
+
+    ``bodiless`` (an answer to ``HEAD``) sends the head alone; a 405 names the allowed methods.
+    """
     head = [
         STATUS_LINES[status],
         defaults,
         b"content-type: ", content_type, b"\r\ncontent-length: %d\r\n" % len(body),
+        b"allow: " + ALLOWED_METHODS + b"\r\n" if status == 405 else b"",
         b"x-request-id: ", request_id, b"\r\n",
         b"connection: close\r\n\r\n" if close else b"\r\n",
     ]  # fmt: skip
-    return b"".join(head) + body
+    return b"".join(head) if bodiless else b"".join(head) + body
 
 
-def raw_error(status: int, reason: str, request_id: bytes, *, defaults: bytes = b"", close: bool = True) -> bytes:
+def raw_error(status: int, reason: str, request_id: bytes, *, defaults: bytes = b"", close: bool = True, bodiless: bool = False) -> bytes:
     """``raw_response`` of ``error_body``."""
-    return raw_response(status, error_body(status, reason, request_id), request_id, defaults=defaults, close=close)
+    return raw_response(status, error_body(status, reason, request_id), request_id, defaults=defaults, close=close, bodiless=bodiless)
 
 
 async def send_bytes(send: Send, status: int, body: bytes, content_type: bytes, request_id: bytes, *, close: bool = False) -> None:
