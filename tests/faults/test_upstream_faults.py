@@ -116,7 +116,7 @@ def test_a_thousand_random_client_disconnects_leak_no_connection_task_or_memory(
         disconnect_at_random(faulty, rng)
     state = settle(faulty, baseline_tasks=baseline["tasks"])
     assert state["upstream_pool"]["open"] <= baseline["upstream_pool"]["open"] + 8
-    assert process.memory_info().rss - rss_before < 16 * 1024 * 1024
+    assert process.memory_info().rss - rss_before < 4 * 1024 * 1024  # measured: under 1.2 MiB, flat over 3000 rounds
     assert httpx.get(f"{faulty.url}/echo/after", timeout=IO_TIMEOUT_S).status_code == 200
 
 
