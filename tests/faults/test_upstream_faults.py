@@ -206,3 +206,16 @@ def test_the_gateway_lifts_its_soft_open_file_limit_to_the_hard_one(recording_up
         assert soft == hard > 256
     finally:
         proc.stop()
+
+
+def test_idle_upstream_connections_are_closed_even_after_an_early_answer(faulty: Gateway) -> None:
+    if faulty.lane != "fast":
+        pytest.skip("the ASGI lane's idle connections are aiohttp's (keep-alive timeout)")
+    # Streamlit answers before reading the body; the rest reaches it after its answer, and an upstream
+    # may then never close the connection itself. The pool closes it once it is past reuse.
+    answer = httpx.post(f"{faulty.url}/early", content=b"b" * 100_000, timeout=IO_TIMEOUT_S)
+    assert answer.status_code == 200
+    deadline = time.monotonic() + 15
+    while snapshot(faulty)["upstream_pool"]["open"]:
+        assert time.monotonic() < deadline, snapshot(faulty)["upstream_pool"]
+        time.sleep(0.5)

@@ -233,6 +233,7 @@ class ConnectionPool:
         self.counted = 0
         """HTTP connections open or opening."""
         self._idle: list[UpstreamConnection] = []
+        self._sweeper: asyncio.TimerHandle | None = None
         self._opening: set[asyncio.Task[tuple[asyncio.BaseTransport, UpstreamConnection]]] = set()
         self._waiting: deque[tuple[Exchange, asyncio.TimerHandle]] = deque()
 
@@ -321,6 +322,20 @@ class ConnectionPool:
             exchange.connected(connection)
             return
         self._idle.append(connection)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(IDLE_REUSE_S, self._sweep)
+
+    def _sweep(self) -> None:
+        # Idle connections past reuse are closed, not left to the upstream: one that got the rest of
+        # a body after answering early may never be closed by it.
+        self._sweeper = None
+        now = self.loop.time()
+        stale = [c for c in self._idle if now - c.idle_since > IDLE_REUSE_S]
+        for connection in stale:
+            connection.abort()  # its connection_lost removes it from the idle list
+        self._idle = [c for c in self._idle if c not in stale and not c.closed]
+        if self._idle:
+            self._sweeper = self.loop.call_later(IDLE_REUSE_S, self._sweep)
 
     def forget(self, connection: UpstreamConnection) -> None:
         """A connection closed: it is no longer idle, and its slot is free."""
@@ -337,5 +352,8 @@ class ConnectionPool:
         for connection in self._idle:
             connection.abort()
         self._idle.clear()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         while (exchange := self._next_waiting()) is not None:
             exchange.connect_failed(PoolExhausted("the gateway is shutting down"))
