@@ -78,8 +78,8 @@ def test_a_killed_child_fails_requests_fast_drops_readiness_and_is_restarted(lan
         assert "restarting in" in log and "Streamlit restarted" in log
 
 
-def test_without_restart_a_dead_child_stays_down_and_says_why() -> None:
-    with running_gateway(env={"FLUXLIT_STREAMLIT_RESTART": "0"}) as gateway:
+def test_without_restart_a_dead_child_stays_down_and_says_why(lane: str) -> None:
+    with running_gateway(env={"FLUXLIT_STREAMLIT_RESTART": "0"}, lane=lane) as gateway:
         streamlit_child(gateway).kill()
         wait_until(lambda: readiness(gateway) == 503, "unready", FAIL_FAST_S)
         time.sleep(2)

@@ -196,9 +196,9 @@ def _answered(sock: socket.socket) -> bool:
     return bool(responses(data)) if data.startswith(b"HTTP/1.1 200") else False
 
 
-def test_the_gateway_lifts_its_soft_open_file_limit_to_the_hard_one(recording_upstream: str) -> None:
+def test_the_gateway_lifts_its_soft_open_file_limit_to_the_hard_one(recording_upstream: str, lane: str) -> None:
     port = free_port()
-    proc = Proc(["bash", "-c", f"ulimit -Sn 256 && exec {BIN}/fluxlit run --port {port}"], cwd=DEMO,
+    proc = Proc(["bash", "-c", f"ulimit -Sn 256 && exec {BIN}/fluxlit run --lane {lane} --port {port}"], cwd=DEMO,
                 env={"FLUXLIT_STREAMLIT_UPSTREAM": recording_upstream})  # fmt: skip
     try:
         proc.wait_http(f"http://127.0.0.1:{port}/api/readyz", timeout=90)

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import httptools
 
+from ..gateway.responses import busy_reason
+
 IDLE_REUSE_S = 4.0
 """Idle connections older than this are closed, not reused: shorter than the upstream's keep-alive
 (uvicorn's default is 5 s), so a reused connection is not one the upstream is closing."""
@@ -292,9 +294,7 @@ class ConnectionPool:
             if entry[0] is exchange:
                 self._waiting.remove(entry)
                 break
-        reason = (f"all {self.max_connections} upstream connections stayed busy for {self.connect_timeout_s:g}s "
-                  "(FLUXLIT_GATEWAY_UPSTREAM_MAX_CONNECTIONS)")  # fmt: skip
-        exchange.connect_failed(PoolExhausted(reason))
+        exchange.connect_failed(PoolExhausted(busy_reason(self.max_connections, self.connect_timeout_s)))
 
     def _next_waiting(self) -> Exchange | None:
         if not self._waiting:

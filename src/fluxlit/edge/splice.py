@@ -1,9 +1,9 @@
 """The splice lane for HTTP: one proxied request moved as bytes between the client and a pooled upstream connection.
 
 The client's body goes upstream as it arrives (counted by the body-limit kernel, re-framed when
-chunked, trailers dropped) once it is complete or past ``PENDING_HIGH_WATER``, so a slow upload
-never holds an upstream connection while it trickles; the upstream's response head is rewritten by the header-policy kernel
-and its body goes back as it arrives. Each side pauses the other's reading when its write buffer
+chunked, trailers dropped) once it is complete or past ``HELD_BODY_BYTES``, so a slow upload never
+holds an upstream connection while it trickles; the upstream's response head is rewritten by the
+header-policy kernel and its body goes back as it arrives. Each side pauses the other's reading when its write buffer
 fills, so no body is ever held whole. Everything is callbacks: no task per request.
 """
 
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fluxlit.gateway")
 
-PENDING_HIGH_WATER = HELD_BODY_BYTES
-"""Body bytes held before an upstream connection is taken (and, while it opens, before the client is
-paused): a body that trickles in holds no upstream connection until it is complete or this big."""
 LAST_CHUNK = b"0\r\n\r\n"
 
 
@@ -86,7 +83,7 @@ class HttpSplice:
             self.edge.loop.call_soon(self._continue)
         if self.has_body and not self.request_done:
             self._body_timer = self.edge.loop.call_later(self.pace.next_check(time.monotonic()), self._check_body)  # type: ignore[union-attr]
-        if not self.has_body or self.request_done or self._pending_size > PENDING_HIGH_WATER:
+        if not self.has_body or self.request_done or self._pending_size > HELD_BODY_BYTES:
             self._acquire()
 
     def body(self, data: bytes) -> None:
@@ -217,7 +214,7 @@ class HttpSplice:
         self.connection = connection
         pending, self.pending = self.pending, None
         connection.send(self, self.head + b"".join(pending) if pending else self.head)
-        if self._pending_size > PENDING_HIGH_WATER:
+        if self._pending_size > HELD_BODY_BYTES:
             self.edge.pause_client(False)
 
     def connect_failed(self, exc: BaseException) -> None:
@@ -250,7 +247,7 @@ class HttpSplice:
         elif self.pending is not None:
             self.pending.append(data)
             self._pending_size += len(data)
-            if self._pending_size > PENDING_HIGH_WATER:
+            if self._pending_size > HELD_BODY_BYTES:
                 self.edge.pause_client(True)
                 if self._started:
                     self._acquire()

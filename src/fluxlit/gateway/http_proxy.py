@@ -11,7 +11,7 @@ from .._speedups import BodyLimit
 from ..metrics import note_body_limit_rejected, note_upstream_error
 from .headers import downstream_response_headers, upstream_headers_for
 from .body_pace import HELD_BODY_BYTES, BodyPace
-from .responses import send_error, too_large_reason
+from .responses import busy_reason, send_error, too_large_reason
 from .upstream import UPSTREAM_ERRORS, Upstream
 
 log = logging.getLogger("fluxlit.gateway")
@@ -168,7 +168,7 @@ async def proxy_http(scope: Scope, receive: Receive, send: Send, upstream: Upstr
     try:
         await asyncio.wait_for(upstream.slots.acquire(), config.connect_timeout_s)
     except asyncio.TimeoutError:
-        reason = f"all {config.upstream_max_connections} upstream connections stayed busy for {config.connect_timeout_s:g}s (FLUXLIT_GATEWAY_UPSTREAM_MAX_CONNECTIONS)"  # fmt: skip
+        reason = busy_reason(config.upstream_max_connections, config.connect_timeout_s)
         log.warning("503 for %s: %s request_id=%s", scope["path"], reason, request_id.decode())
         await send_error(send, 503, reason, request_id, close=upload is not None and not upload.complete)
         return

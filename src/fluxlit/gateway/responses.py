@@ -17,6 +17,11 @@ def too_large_reason(cap: int) -> str:
     return f"the request body is over {cap} bytes (FLUXLIT_GATEWAY_MAX_PROXY_REQUEST_BODY_BYTES)"
 
 
+def busy_reason(max_connections: int, waited_s: float) -> str:
+    """Why a proxied request got no upstream connection (503)."""
+    return f"all {max_connections} upstream connections stayed busy for {waited_s:g}s (FLUXLIT_GATEWAY_UPSTREAM_MAX_CONNECTIONS)"
+
+
 def error_body(status: int, reason: str, request_id: bytes) -> bytes:
     """``<status> <phrase>: <reason>`` and the request id, so an operator can find the log line."""
     return f"{status} {HTTPStatus(status).phrase}: {reason}\nrequest id: {request_id.decode()}\n".encode()
