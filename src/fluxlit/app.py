@@ -11,12 +11,15 @@ from starlette.types import Receive, Scope, Send
 
 from .gateway import Gateway, Upstream
 from .gateway.config import GatewayConfig
+from .gateway.headers import HeaderPolicy, streamlit_header_refusal
 from .pages import PageRegistry, discover_pages
-from .pages.registry import PageHandler
+from .pages.plan import PlanContext, plan_page
+from .pages.registry import PageHandler, normalize_path
 from .runtime.lifecycle import serve_lifespan
 from .runtime.sidecar import free_loopback_port
 from .runtime.target import Target, infer_target, parse_target
 from .settings import FluxlitSettings, load_settings
+from .url_session import SessionStore
 
 
 class FluxLit:
@@ -34,6 +37,7 @@ class FluxLit:
         import_target: str | None = None,
         settings: FluxlitSettings | None = None,
         fastapi_kwargs: dict[str, Any] | None = None,
+        session_store: SessionStore | None = None,
     ) -> None:
         overrides = {k: v for k, v in {"title": title, "api_mount_path": api_mount_path}.items() if v is not None}
         if settings is None:
@@ -43,18 +47,36 @@ class FluxLit:
         self.settings = settings
         self.api = FastAPI(title=settings.title, **(fastapi_kwargs or {}))
         self.pages = PageRegistry()
+        self.session_store = session_store
+        """The URL-session store pages can declare (``store: SessionStore``), if the app has one."""
         self.import_target: Target | None = parse_target(import_target, Path.cwd()) if import_target else None
         self.created_in: str = sys._getframe(1).f_globals.get("__name__", "__main__")
         self._gateway: Gateway | None = None
+        self._header_policy: HeaderPolicy | None = None
 
     def page(self, path: str, *, title: str | None = None, icon: str | None = None) -> Callable[[PageHandler], PageHandler]:
-        """Register a Streamlit page at ``path``; the handler may declare ``st`` and ``client``."""
+        """Register a Streamlit page at ``path``; its parameters are checked now (see ``fluxlit.pages.di``)."""
 
         def register(handler: PageHandler) -> PageHandler:
-            self.pages.add(path, handler, title=title, icon=icon)
+            plan = plan_page(handler, f"page {normalize_path(path)!r}", self.plan_context())
+            self.pages.add(path, plan, title=title, icon=icon)
             return handler
 
         return register
+
+    def plan_context(self) -> PlanContext:
+        """What this app can inject into pages and dependencies."""
+        return PlanContext(self.header_refusal, session_store=self.session_store is not None)
+
+    def header_refusal(self, name: str) -> str | None:
+        """Why a browser header never reaches this app's pages (the gateway's policy), or ``None``."""
+        if self._header_policy is None:
+            self._header_policy = HeaderPolicy.from_settings(self.settings)
+        return streamlit_header_refusal(self._header_policy, name)
+
+    def header_reaches_pages(self, name: str) -> bool:
+        """The gateway forwards header ``name`` to Streamlit, so pages can read it."""
+        return self.header_refusal(name) is None
 
     def discover_pages(self, package: str | ModuleType) -> "FluxLit":
         """Import each module of ``package`` and call its ``register(app)``."""
@@ -65,13 +87,17 @@ class FluxLit:
     def gateway(self) -> Gateway:
         """The ASGI gateway in front of ``self.api`` and Streamlit."""
         if self._gateway is None:
-            config = GatewayConfig.from_settings(self.settings)
-            if self.settings.streamlit_upstream:
-                upstream = Upstream(config, self.settings.streamlit_upstream)
-            else:
-                upstream = Upstream(config, f"http://127.0.0.1:{free_loopback_port()}", managed=True)
-            self._gateway = Gateway(self.api, self.settings, upstream)
+            self._gateway = self.build_gateway(self.settings)
         return self._gateway
+
+    def build_gateway(self, settings: FluxlitSettings) -> Gateway:
+        """A gateway for this app's API under ``settings`` (its Streamlit child starts with the lifespan)."""
+        config = GatewayConfig.from_settings(settings)
+        if settings.streamlit_upstream:
+            upstream = Upstream(config, settings.streamlit_upstream)
+        else:
+            upstream = Upstream(config, f"http://127.0.0.1:{free_loopback_port()}", managed=True)
+        return Gateway(self.api, settings, upstream)
 
     def target(self) -> Target:
         """Where the Streamlit child imports the app from: explicit target, ``FLUXLIT_APP``, or inferred."""

@@ -115,13 +115,18 @@ def configure_logging(settings: "FluxlitSettings") -> None:
     logger.addHandler(handler)
 
 
-def page_request_id() -> str | None:
-    """Inside a Streamlit page: the request id the gateway put on this session's WebSocket handshake."""
+PAGE_FORWARDED = ("x-request-id", "traceparent", "tracestate")
+"""What a page's API calls carry from its session's WebSocket handshake in debug mode."""
+
+
+def page_forward_headers() -> dict[str, str]:
+    """Inside a Streamlit page: the request id and trace context the gateway put on this session's handshake."""
     if "streamlit" not in sys.modules:
-        return None
+        return {}
     import streamlit as st
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     if get_script_run_ctx(suppress_warning=True) is None:
-        return None
-    return st.context.headers.get("x-request-id")
+        return {}
+    headers = st.context.headers
+    return {name: value for name in PAGE_FORWARDED if (value := headers.get(name))}

@@ -103,6 +103,10 @@ class FluxlitSettings(BaseSettings):
     pidfile: str = ".fluxlit.pid"
     gateway_lane: Literal["fast", "asgi"] = Field("fast", description="fast: proxied bytes spliced in the edge; asgi: through ASGI + aiohttp.")
     log_format: Literal["text", "json"] = Field("text", description="json: the fluxlit loggers write JsonLogFormatter lines.")
+    test_page_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description='Fake page dependencies for browser tests: JSON {"pkg.mod.dependency": "tests.fakes.fake"}.',
+    )
 
     @classmethod
     def settings_customise_sources(

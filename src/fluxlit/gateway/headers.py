@@ -6,12 +6,20 @@ from typing import TYPE_CHECKING
 
 from .. import _speedups
 from .._speedups.header_names import REQUEST_ID
+from ..settings import refused_forward_header
 from .trust import TrustedProxies
 
 if TYPE_CHECKING:
     from ..settings import FluxlitSettings
 
-__all__ = ["REQUEST_ID", "HeaderPolicy", "downstream_response_headers", "upstream_headers_for", "upstream_request_headers"]
+__all__ = [
+    "REQUEST_ID",
+    "HeaderPolicy",
+    "downstream_response_headers",
+    "streamlit_header_refusal",
+    "upstream_headers_for",
+    "upstream_request_headers",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +76,19 @@ def upstream_headers_for(scope: dict, request_id: bytes, policy: HeaderPolicy) -
         websocket=scope["type"] == "websocket",
         policy=policy,
     )
+
+
+def streamlit_header_refusal(policy: HeaderPolicy, name: str) -> str | None:
+    """Why a browser header named ``name`` never reaches Streamlit (and so never a page), or ``None``.
+
+    Asks the kernel itself, so pages see exactly what the WebSocket handshake carries.
+    """
+    lowered = name.strip().lower()
+    sent = upstream_request_headers([(lowered.encode(), b"x")], client_host="192.0.2.1", scheme="http", request_id=b"-", websocket=True, policy=policy)
+    if any(n.lower() == lowered for n, _ in sent):
+        return None
+    if reason := refused_forward_header(lowered):
+        return f"the gateway never forwards it ({reason})"
+    if "_" in lowered and not policy.underscores:
+        return "its name has an underscore; set FLUXLIT_GATEWAY_ALLOW_UNDERSCORE_HEADERS=1 to let such names through"
+    return "it is not on FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT; add it there"

@@ -1,6 +1,7 @@
-"""Typed Streamlit pages: registry, discovery and the navigation the Streamlit child runs."""
+"""Typed Streamlit pages: registry, discovery, dependency injection and the navigation the child runs."""
 
 from .discovery import discover_pages
-from .registry import PageError, PageRegistry, PageSpec
+from .plan import PageError
+from .registry import PageRegistry, PageSpec
 
 __all__ = ["PageError", "PageRegistry", "PageSpec", "discover_pages"]

@@ -5,7 +5,7 @@ import pkgutil
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from .registry import PageError
+from .plan import PageError
 
 if TYPE_CHECKING:
     from ..app import FluxLit

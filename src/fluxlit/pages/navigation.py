@@ -1,29 +1,47 @@
 """Runs inside the Streamlit child: load the app, build ``st.Page``s, run ``st.navigation``."""
 
+import functools
+import importlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..client import ApiClient
 from ..runtime.target import load_app, parse_target
 from ..settings import load_settings
+from .di import Overrides, PageInputError, PageRun
+from .harness import HARNESS_KEY, PageHarness
+from .meta import PageMeta
+from .plan import PageError
 from .registry import PageSpec
+from .request import PageRequest
 
-CLIENT_STATE_KEY = "_fluxlit_api_client"
+if TYPE_CHECKING:
+    from ..app import FluxLit
 
-
-def _session_client(st: Any) -> ApiClient:
-    # One client per browser session: its connection pool is reused across reruns.
-    if CLIENT_STATE_KEY not in st.session_state:
-        st.session_state[CLIENT_STATE_KEY] = ApiClient()
-    return st.session_state[CLIENT_STATE_KEY]
+log = logging.getLogger("fluxlit.pages")
 
 
-def page_runner(spec: PageSpec, st: Any) -> Callable[[], None]:
-    """A no-argument callable for ``st.Page`` that calls the handler with what it declared."""
+def page_runner(spec: PageSpec, st: Any, app: "FluxLit", harness: PageHarness | None) -> Callable[[], None]:
+    """A no-argument callable for ``st.Page`` that runs the handler with everything it declared."""
 
     def run() -> None:
-        spec.handler(**{name: st if name == "st" else _session_client(st) for name in spec.inject})
+        request = PageRequest.current(
+            st,
+            headers=harness.headers if harness else None,
+            cookies=harness.cookies if harness else None,
+            reaches_pages=app.header_reaches_pages,
+        )
+        overrides = {**env_overrides(tuple(app.settings.test_page_overrides.items())), **(harness.overrides if harness else {})}
+        breadcrumb = st.empty()
+        with PageRun(app, st, request=request, overrides=overrides) as page_run:
+            try:
+                result = page_run.call(spec.plan)
+            except PageInputError as exc:
+                st.error(str(exc))
+                return
+            if isinstance(result, PageMeta):
+                result.apply(st, breadcrumb)
 
     run.__name__ = f"fluxlit_page_{spec.slug.replace('-', '_')}"
     return run
@@ -33,14 +51,45 @@ def run_navigation() -> None:
     """The entry script's body: one Streamlit rerun of the app's navigation."""
     import streamlit as st
 
-    app = load_app(parse_target(load_settings().app, Path.cwd()))
+    harness: PageHarness | None = st.session_state.get(HARNESS_KEY)
+    app = harness.app if harness is not None else load_app(parse_target(load_settings().app, Path.cwd()))
     st.set_page_config(page_title=app.settings.title)
     specs = list(app.pages)
     if not specs:
         st.info("This FluxLit app has no pages yet: add one with @app.page('/').")
         return
-    pages = [
-        st.Page(page_runner(spec, st), title=spec.title, icon=spec.icon, url_path=spec.slug, default=spec.is_default)
+    pages = {
+        spec.path: st.Page(page_runner(spec, st, app, harness), title=spec.title, icon=spec.icon, url_path=spec.slug, default=spec.is_default)
         for spec in specs
-    ]
-    st.navigation(pages).run()
+    }
+    current = st.navigation(list(pages.values()))
+    if harness is not None and harness.page is not None:
+        wanted = pages[app.pages.get(harness.page).path]
+        harness.page = None
+        if wanted.url_path != current.url_path:
+            st.switch_page(wanted)
+    current.run()
+
+
+@functools.cache
+def env_overrides(spec: tuple[tuple[str, str], ...]) -> Overrides:
+    """``FLUXLIT_TEST_PAGE_OVERRIDES`` as callables: each dotted dependency name mapped to its dotted fake."""
+    if not spec:
+        return {}
+    overrides = {_imported(name, "dependency"): _imported(fake, "fake") for name, fake in spec}
+    log.warning("page dependencies replaced by FLUXLIT_TEST_PAGE_OVERRIDES: %s", ", ".join(f"{n} -> {f}" for n, f in spec))
+    return overrides
+
+
+def _imported(dotted: str, role: str) -> Callable[..., Any]:
+    module_name, sep, attr = dotted.partition(":")
+    if not sep:
+        module_name, _, attr = dotted.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise PageError(f"FLUXLIT_TEST_PAGE_OVERRIDES names the {role} {dotted!r}, which cannot be imported ({exc}); use 'package.module.name'") from None
+    if not callable(found):
+        raise PageError(f"FLUXLIT_TEST_PAGE_OVERRIDES names the {role} {dotted!r}, which is not callable")
+    return found
+

@@ -1,62 +1,51 @@
-"""Page registry: the pages an app declares, in order, with what each handler asks for."""
+"""Page registry: the pages an app declares, in order, each with its resolution plan."""
 
-import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from .plan import PageError, Plan
+
 PageHandler = Callable[..., object]
-
-INJECTABLE = ("st", "client")
-
-
-class PageError(ValueError):
-    """A page declaration FluxLit cannot serve; the message says which page and why."""
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One page: public path, navigation title and icon, handler and the parameters to inject."""
+    """One page: public path, navigation title and icon, handler and how its parameters are filled."""
 
     path: str
     title: str
     icon: str | None
-    handler: PageHandler
-    inject: tuple[str, ...]
+    plan: Plan
+
+    @property
+    def handler(self) -> PageHandler:
+        """The function the page runs."""
+        return self.plan.call
 
     @property
     def slug(self) -> str:
         """Streamlit ``url_path`` for the page (``home`` for ``/``)."""
-        return self.path.strip("/").replace("/", "-") or "home"
+        return slug_for(self.path)
 
     @property
     def is_default(self) -> bool:
         """The page served at the app root."""
         return self.path == "/"
 
-
-def injected_parameters(handler: PageHandler, path: str) -> tuple[str, ...]:
-    """Names FluxLit will pass to ``handler``; anything else must have a default."""
-    names = []
-    for param in inspect.signature(handler).parameters.values():
-        if param.name in INJECTABLE or _is_api_client(param.annotation):
-            names.append(param.name)
-        elif param.default is inspect.Parameter.empty and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise PageError(
-                f"page {path!r}: {handler.__name__}() asks for {param.name!r}, which FluxLit cannot provide; "
-                f"declare only {', '.join(INJECTABLE)} or give {param.name!r} a default"
-            )
-    return tuple(names)
-
-
-def _is_api_client(annotation: object) -> bool:
-    from ..client import ApiClient
-
-    return annotation is ApiClient or annotation == "ApiClient"
+    @property
+    def inject(self) -> tuple[str, ...]:
+        """Names of the parameters FluxLit fills (the rest keep their defaults)."""
+        return tuple(p.name for p in self.plan.params)
 
 
 def normalize_path(path: str) -> str:
     """``/reports`` form: one leading slash, none trailing."""
     return "/" + path.strip().strip("/")
+
+
+def slug_for(path: str) -> str:
+    """Streamlit ``url_path`` of the page at ``path`` (``/reports/monthly`` → ``reports-monthly``, ``/`` → ``home``)."""
+    return normalize_path(path).strip("/").replace("/", "-") or "home"
 
 
 class PageRegistry:
@@ -65,16 +54,25 @@ class PageRegistry:
     def __init__(self) -> None:
         self._pages: dict[str, PageSpec] = {}
 
-    def add(self, path: str, handler: PageHandler, *, title: str | None = None, icon: str | None = None) -> PageSpec:
+    def add(self, path: str, plan: Plan, *, title: str | None = None, icon: str | None = None) -> PageSpec:
         """Register a page; duplicate paths or slugs raise ``PageError``."""
         path = normalize_path(path)
-        spec = PageSpec(path, title or handler.__name__.replace("_", " ").title(), icon, handler, injected_parameters(handler, path))
+        name = getattr(plan.call, "__name__", "page")
+        spec = PageSpec(path, title or name.replace("_", " ").title(), icon, plan)
         if path in self._pages:
-            raise PageError(f"page {path!r} is registered twice ({self._pages[path].handler.__name__} and {handler.__name__})")
+            raise PageError(f"page {path!r} is registered twice ({self._pages[path].handler.__name__} and {name})")
         if any(p.slug == spec.slug for p in self._pages.values()):
             raise PageError(f"page {path!r} has the same Streamlit URL ({spec.slug!r}) as another page; rename one")
         self._pages[path] = spec
         return spec
+
+    def get(self, page: str) -> PageSpec:
+        """The page with this path, slug or title; ``PageError`` lists the pages when none matches."""
+        for spec in self._pages.values():
+            if page in (spec.path, spec.slug, spec.title) or normalize_path(page) == spec.path:
+                return spec
+        known = ", ".join(spec.path for spec in self._pages.values()) or "none"
+        raise PageError(f"no page {page!r}; the app has: {known}")
 
     def __iter__(self) -> Iterator[PageSpec]:
         return iter(self._pages.values())
