@@ -78,10 +78,6 @@ class PageRun:
         self._fakes: dict[Callable[..., Any], Plan] = {}
         self._exit = contextlib.ExitStack()
 
-    def call(self, plan: Plan) -> Any:
-        """Call ``plan``'s callable with everything it declared."""
-        return plan.call(**self.kwargs(plan))
-
     def kwargs(self, plan: Plan) -> dict[str, Any]:
         """The keyword arguments ``plan``'s callable gets."""
         return {p.name: self._value(p) for p in plan.params}
@@ -117,7 +113,7 @@ class PageRun:
         plan = self._effective(p.depends)
         if p.use_cache and plan.call in self._cache:
             return self._cache[plan.call]
-        value = self._invoke(plan)
+        value = self.call(plan)
         if p.use_cache:
             self._cache[plan.call] = value
         return value
@@ -130,7 +126,8 @@ class PageRun:
             self._fakes[fake] = plan_callable(fake, f"override of {plan.where}", self.app.plan_context())
         return self._fakes[fake]
 
-    def _invoke(self, plan: Plan) -> Any:
+    def call(self, plan: Plan) -> Any:
+        """Call ``plan``'s callable with everything it declared: awaited if async, entered if a generator."""
         kwargs = self.kwargs(plan)
         if plan.kind is Call.GENERATOR:
             return self._exit.enter_context(contextlib.contextmanager(plan.call)(**kwargs))

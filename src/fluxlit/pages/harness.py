@@ -14,7 +14,8 @@ HARNESS_KEY = "_fluxlit_test_harness"
 
 @dataclass
 class PageHarness:
-    """One AppTest's view of the app; ``page`` is consumed by the next run, which switches to it."""
+    """One AppTest's view of the app; ``page`` is consumed by the next run: the first run opens it as
+    the default page, later runs switch to it."""
 
     app: "FluxLit"
     headers: Mapping[str, str] | None = None
@@ -22,3 +23,4 @@ class PageHarness:
     overrides: Mapping[Callable[..., Any], Callable[..., Any]] = field(default_factory=dict)
     client: "ApiClient | None" = None
     page: str | None = None
+    ran: bool = False

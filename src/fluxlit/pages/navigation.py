@@ -58,16 +58,19 @@ def run_navigation() -> None:
     if not specs:
         st.info("This FluxLit app has no pages yet: add one with @app.page('/').")
         return
+    wanted = app.pages.get(harness.page).path if harness is not None and harness.page is not None else None
+    # A test's first page is the default one, so the query parameters it set survive (switch_page drops them).
+    default = wanted if wanted is not None and not harness.ran else "/"
     pages = {
-        spec.path: st.Page(page_runner(spec, st, app, harness), title=spec.title, icon=spec.icon, url_path=spec.slug, default=spec.is_default)
+        spec.path: st.Page(page_runner(spec, st, app, harness), title=spec.title, icon=spec.icon, url_path=spec.slug, default=spec.path == default)
         for spec in specs
     }
     current = st.navigation(list(pages.values()))
-    if harness is not None and harness.page is not None:
-        wanted = pages[app.pages.get(harness.page).path]
-        harness.page = None
-        if wanted.url_path != current.url_path:
-            st.switch_page(wanted)
+    if harness is not None:
+        switch = wanted is not None and harness.ran
+        harness.page, harness.ran = None, True
+        if switch and pages[wanted].url_path != current.url_path:
+            st.switch_page(pages[wanted])
     current.run()
 
 

@@ -246,4 +246,5 @@ def _is(annotation: Any, name: str) -> bool:
 
 
 def _name(call: Callable[..., Any]) -> str:
-    return getattr(call, "__qualname__", None) or getattr(call, "__name__", None) or type(call).__name__
+    name = getattr(call, "__qualname__", None) or getattr(call, "__name__", None) or type(call).__name__
+    return name.rpartition("<locals>.")[2]
