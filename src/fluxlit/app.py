@@ -18,7 +18,7 @@ from .pages.registry import PageHandler, normalize_path
 from .runtime.lifecycle import serve_lifespan
 from .runtime.sidecar import free_loopback_port
 from .runtime.target import Target, infer_target, parse_target
-from .settings import FluxlitSettings, load_settings
+from .settings import FluxlitSettings, load_settings, refused_forward_header
 from .url_session import SessionStore
 
 
@@ -65,8 +65,17 @@ class FluxLit:
         return register
 
     def plan_context(self) -> PlanContext:
-        """What this app can inject into pages and dependencies."""
-        return PlanContext(self.header_refusal, session_store=self.session_store is not None)
+        """What this app can inject into pages and dependencies.
+
+        A header the gateway never forwards is a declaration error; one that only the current
+        allowlist or underscore setting drops is not (settings change per deployment): ``doctor
+        --check-pages`` reports it.
+        """
+        return PlanContext(self._never_reaches_pages, session_store=self.session_store is not None)
+
+    def _never_reaches_pages(self, name: str) -> str | None:
+        reason = self.header_refusal(name)
+        return reason if reason is not None and refused_forward_header(name) is not None else None
 
     def header_refusal(self, name: str) -> str | None:
         """Why a browser header never reaches this app's pages (the gateway's policy), or ``None``."""

@@ -294,9 +294,10 @@ def doctor(
     as_json: JsonOpt = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on risky proxy, subpath, timeout and header settings")] = False,
     warnings_only: Annotated[bool, typer.Option("--warnings-only", help="Show only WARN and FAIL rows")] = False,
+    check_pages: Annotated[bool, typer.Option("--check-pages", help="Resolve every page's parameters and name async dependencies")] = False,
 ) -> None:
     """Check the app, its environment and its settings: PASS/WARN/FAIL rows, exit 1 on any FAIL."""
-    resolved, rows = diagnostics.diagnose(target, strict=strict)
+    resolved, rows = diagnostics.diagnose(target, strict=strict, check_pages=check_pages)
     shown = [row for row in rows if row.status != "PASS"] if warnings_only else rows
     if as_json:
         typer.echo(json.dumps(diagnostics.payload(resolved, rows, shown), indent=2))

@@ -116,6 +116,50 @@ def import_row(spec: str | None) -> tuple[Row, "FluxLit | None", str]:
     return Row("import_target", "PASS", f"{target} from {file} ({pages} pages)"), app, str(target)
 
 
+def pages_rows(app: "FluxLit") -> list[Row]:
+    """``--check-pages``: every page's parameters resolved, and the async dependencies named."""
+    from .pages.plan import Call, Source, callable_name
+
+    described, asynchronous = [], set()
+    for spec in app.pages:
+        parts = [
+            f"{d['name']}←{d['key']}()" if d["source"] == "depends" else f"{d['name']}←{d['source']}" + (f" {d['key']}" if d["key"] else "")
+            for d in spec.plan.describe()
+        ]
+        described.append(f"{spec.path} ({', '.join(parts) or 'no parameters'})")
+        asynchronous |= {callable_name(d.call) for d in spec.plan.dependencies() if d.kind in (Call.ASYNC, Call.ASYNC_GENERATOR)}
+    rows = [Row("pages_validate", "PASS" if described else "WARN", "; ".join(described) or "the app has no pages; add one with @app.page('/')")]
+    dropped = {
+        f"{p.key} ({spec.path})": reason
+        for spec in app.pages
+        for plan in (spec.plan, *spec.plan.dependencies())
+        for p in plan.params
+        if p.source is Source.HEADER and (reason := app.header_refusal(p.key)) is not None
+    }
+    if dropped:
+        rows.append(Row("page_headers", "WARN", "; ".join(f"header {name} never reaches the page: {why}" for name, why in dropped.items())))
+    if asynchronous:
+        detail = f"{', '.join(sorted(asynchronous))} run on FluxLit's page event loop thread: they may await, but must not draw with st.*"
+    else:
+        detail = "no async page dependencies"
+    return [*rows, Row("async_depends_streamlit", "PASS", detail)]
+
+
+def page_overrides_row(settings: FluxlitSettings) -> Row | None:
+    """``FLUXLIT_TEST_PAGE_OVERRIDES``: fakes replace real page dependencies (meant for browser tests only)."""
+    if not settings.test_page_overrides:
+        return None
+    from .pages.navigation import env_overrides
+    from .pages.plan import PageError
+
+    try:
+        env_overrides(tuple(settings.test_page_overrides.items()))
+    except PageError as exc:
+        return Row("test_page_overrides", "FAIL", str(exc))
+    pairs = ", ".join(f"{name} -> {fake}" for name, fake in settings.test_page_overrides.items())
+    return Row("test_page_overrides", "WARN", f"page dependencies are replaced by fakes ({pairs}); unset FLUXLIT_TEST_PAGE_OVERRIDES outside tests")
+
+
 def bind_row(settings: FluxlitSettings) -> Row:
     """The gateway address can be bound right now."""
     address = f"{settings.gateway_host}:{settings.gateway_port}"
@@ -137,7 +181,7 @@ def settings_row(result: CheckResult, *, strict: bool) -> Row:
     return Row(result.name, "FAIL" if failed else "WARN", detail)
 
 
-def diagnose(spec: str | None, *, strict: bool = False) -> tuple[str, list[Row]]:
+def diagnose(spec: str | None, *, strict: bool = False, check_pages: bool = False) -> tuple[str, list[Row]]:
     """Run every check; returns the resolved target and the rows in report order."""
     rows = [dependencies_row(), streamlit_row()]
     try:
@@ -147,6 +191,10 @@ def diagnose(spec: str | None, *, strict: bool = False) -> tuple[str, list[Row]]
     import_result, app, target = import_row(spec)
     effective = app.settings if app is not None else settings
     rows += [import_result, bind_row(effective)]
+    if check_pages and app is not None:
+        rows += pages_rows(app)
+    if (overrides := page_overrides_row(effective)) is not None:
+        rows.append(overrides)
     rows += [settings_row(result, strict=strict) for result in settings_checks(effective)]
     rows += [auth_extra_row(), lane_row(effective), kernels_row()]
     return target, rows

@@ -239,3 +239,47 @@ def test_config_reports_warning_codes_and_strict_exits_1() -> None:
 def test_config_warns_about_a_subpath_without_proxy_trust() -> None:
     _, payload = config_json(env={"FLUXLIT_ROOT_PATH": "/apps/demo"})
     assert [w["code"] for w in payload["warnings"]] == ["subpath_without_trust_proxy"]
+
+
+def test_check_pages_resolves_every_page_and_names_the_async_dependencies() -> None:
+    result, report = doctor("--check-pages")
+    assert result.returncode == 0, result.stdout + result.stderr
+    pages = rows(report)["pages_validate"]
+    assert pages["status"] == "PASS"
+    assert "/team (st←st, user←current_user(), filters←query_model, roster←fetch_roster())" in pages["detail"]
+    assert "/ (st←st, client←client)" in pages["detail"]
+    async_row = rows(report)["async_depends_streamlit"]
+    assert async_row["status"] == "PASS" and async_row["detail"].startswith("fetch_roster run on FluxLit's page event loop thread")
+    _, plain = doctor()
+    assert "pages_validate" not in rows(plain)
+
+
+def test_a_page_that_asks_for_what_cannot_be_injected_fails_the_import_row(tmp_path: Path) -> None:
+    (tmp_path / "badpages.py").write_text(
+        "from fluxlit import FluxLit\napp = FluxLit()\n\n@app.page('/')\ndef home(st, user):\n    st.write(user)\n"
+    )
+    result, report = doctor("badpages:app", "--check-pages", cwd=tmp_path)
+    assert result.returncode == 1
+    detail = rows(report)["import_target"]["detail"]
+    assert "raised PageError: page '/': home() asks for 'user', which FluxLit cannot provide" in detail
+
+
+def test_test_page_overrides_warn_and_fail_when_they_cannot_be_imported() -> None:
+    result, report = doctor(env={"FLUXLIT_TEST_PAGE_OVERRIDES": '{"app.fetch_roster": "test_app.fake_roster"}'})
+    assert result.returncode == 0
+    row = rows(report)["test_page_overrides"]
+    assert row["status"] == "WARN" and "app.fetch_roster -> test_app.fake_roster" in row["detail"]
+    result, report = doctor(env={"FLUXLIT_TEST_PAGE_OVERRIDES": '{"app.fetch_roster": "test_app.missing"}'})
+    assert result.returncode == 1
+    assert "names the fake 'test_app.missing', which cannot be imported" in rows(report)["test_page_overrides"]["detail"]
+
+
+def test_check_pages_warns_when_the_allowlist_keeps_a_declared_header_from_pages() -> None:
+    result, report = doctor("--check-pages", env={"FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT": "x-tenant"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = rows(report)["page_headers"]
+    assert row["status"] == "WARN"
+    assert row["detail"] == (
+        "header x-remote-user (/team) never reaches the page: "
+        "it is not on FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT; add it there"
+    )

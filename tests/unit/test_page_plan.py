@@ -139,12 +139,18 @@ def test_headers_the_gateway_never_forwards_cannot_be_declared() -> None:
     app = FluxLit()
     with pytest.raises(PageError, match="header 'Authorization', which never reaches pages: the gateway never forwards it"):
         app.page("/a")(lambda st, auth=Header("Authorization"): None)
-    with pytest.raises(PageError, match="underscore; set FLUXLIT_GATEWAY_ALLOW_UNDERSCORE_HEADERS"):
-        app.page("/b")(lambda st, u=Header("x_user"): None)
+    with pytest.raises(PageError, match=r"header 'Connection', which never reaches pages: .*hop-by-hop"):
+        app.page("/b")(lambda st, c=Header("Connection"): None)
+
+
+def test_headers_only_the_current_settings_drop_are_accepted_and_explained() -> None:
+    """Settings differ per deployment: registration accepts them, ``doctor --check-pages`` warns."""
     allowlisted = FluxLit(settings=FluxlitSettings(gateway_forward_client_headers_to_streamlit=["x-tenant"]))
-    allowlisted.page("/c")(lambda st, t=Header("x-tenant"): None)
-    with pytest.raises(PageError, match="not on FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT"):
-        allowlisted.page("/d")(lambda st, u=Header("x-remote-user"): None)
+    allowlisted.page("/c")(lambda st, t=Header("x-tenant"), u=Header("x-remote-user", default=None), x=Header("x_user", default=None): None)
+    assert allowlisted.header_refusal("x-tenant") is None
+    assert allowlisted.header_refusal("x-remote-user") == "it is not on FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT; add it there"
+    assert "underscore; set FLUXLIT_GATEWAY_ALLOW_UNDERSCORE_HEADERS=1" in FluxLit().header_refusal("x_user")
+    assert FluxLit(settings=FluxlitSettings(gateway_allow_underscore_headers=True)).header_refusal("x_user") is None
 
 
 def test_a_session_store_needs_an_app_that_has_one() -> None:

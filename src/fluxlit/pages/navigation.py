@@ -25,6 +25,10 @@ log = logging.getLogger("fluxlit.pages")
 def page_runner(spec: PageSpec, st: Any, app: "FluxLit", harness: PageHarness | None) -> Callable[[], None]:
     """A no-argument callable for ``st.Page`` that runs the handler with everything it declared."""
 
+    configured = tuple(app.settings.test_page_overrides.items())
+    if configured:
+        _announce_overrides(configured)
+
     def run() -> None:
         request = PageRequest.current(
             st,
@@ -32,7 +36,7 @@ def page_runner(spec: PageSpec, st: Any, app: "FluxLit", harness: PageHarness | 
             cookies=harness.cookies if harness else None,
             reaches_pages=app.header_reaches_pages,
         )
-        overrides = {**env_overrides(tuple(app.settings.test_page_overrides.items())), **(harness.overrides if harness else {})}
+        overrides = {**env_overrides(configured), **(harness.overrides if harness else {})}
         breadcrumb = st.empty()
         with PageRun(app, st, request=request, overrides=overrides) as page_run:
             try:
@@ -79,9 +83,12 @@ def env_overrides(spec: tuple[tuple[str, str], ...]) -> Overrides:
     """``FLUXLIT_TEST_PAGE_OVERRIDES`` as callables: each dotted dependency name mapped to its dotted fake."""
     if not spec:
         return {}
-    overrides = {_imported(name, "dependency"): _imported(fake, "fake") for name, fake in spec}
+    return {_imported(name, "dependency"): _imported(fake, "fake") for name, fake in spec}
+
+
+@functools.cache
+def _announce_overrides(spec: tuple[tuple[str, str], ...]) -> None:
     log.warning("page dependencies replaced by FLUXLIT_TEST_PAGE_OVERRIDES: %s", ", ".join(f"{n} -> {f}" for n, f in spec))
-    return overrides
 
 
 def _imported(dotted: str, role: str) -> Callable[..., Any]:

@@ -88,7 +88,7 @@ class Plan:
 
     def describe(self) -> list[dict[str, str]]:
         """Parameters as ``{name, source, key}`` rows, for manifests and ``doctor``."""
-        return [{"name": p.name, "source": p.source.value, "key": _name(p.depends.call) if p.depends else p.key} for p in self.params]
+        return [{"name": p.name, "source": p.source.value, "key": callable_name(p.depends.call) if p.depends else p.key} for p in self.params]
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def plan_page(handler: Callable[..., Any], where: str, context: PlanContext) -> 
     """The plan for a page handler; refuses ``async def`` pages and anything it cannot inject."""
     if inspect.iscoroutinefunction(handler) or inspect.isasyncgenfunction(handler):
         raise PageError(
-            f"{where}: {_name(handler)}() is async, but pages run on Streamlit's script thread; "
+            f"{where}: {callable_name(handler)}() is async, but pages run on Streamlit's script thread; "
             "make it a plain def and move the awaiting into an async Depends(...)"
         )
     return plan_callable(handler, where, context)
@@ -114,7 +114,7 @@ def plan_page(handler: Callable[..., Any], where: str, context: PlanContext) -> 
 def plan_callable(call: Callable[..., Any], where: str, context: PlanContext) -> Plan:
     """The plan for ``call`` (a page handler or a dependency)."""
     if call in context._stack:
-        chain = " → ".join(f"{_name(c)}()" for c in (*context._stack, call))
+        chain = " → ".join(f"{callable_name(c)}()" for c in (*context._stack, call))
         raise PageError(f"{where}: dependencies form a cycle: {chain}")
     inner = PlanContext(context.header_refusal, context.session_store, (*context._stack, call))
     try:
@@ -151,14 +151,14 @@ def _param(p: inspect.Parameter, annotation: Any, owner: Callable[..., Any], whe
         return Param(p.name, Source.URLS)
     if _is(base, "SessionStore"):
         if not context.session_store:
-            raise PageError(f"{where}: {_name(owner)}() asks for a SessionStore ({p.name!r}), but the app has none; pass FluxLit(session_store=...)")
+            raise PageError(f"{where}: {callable_name(owner)}() asks for a SessionStore ({p.name!r}), but the app has none; pass FluxLit(session_store=...)")
         return Param(p.name, Source.SESSION_STORE)
     if _subclass(base, BaseModel):
         return Param(p.name, Source.QUERY_MODEL, annotation=base)
     if default is not MISSING:
         return None
     raise PageError(
-        f"{where}: {_name(owner)}() asks for {p.name!r}, which FluxLit cannot provide; "
+        f"{where}: {callable_name(owner)}() asks for {p.name!r}, which FluxLit cannot provide; "
         f"declare one of {INJECTABLE_HELP}, or give {p.name!r} a default"
     )
 
@@ -167,8 +167,8 @@ def _marked(name: str, base: Any, marker: Marker, default: Any, owner: Callable[
     if isinstance(marker, Depends):
         dependency = marker.dependency if marker.dependency is not None else base
         if not callable(dependency) or dependency is Any:
-            raise PageError(f"{where}: {_name(owner)}() parameter {name!r} has Depends() with nothing to call; pass Depends(callable)")
-        plan = plan_callable(dependency, f"{where}, dependency {_name(dependency)}()", context)
+            raise PageError(f"{where}: {callable_name(owner)}() parameter {name!r} has Depends() with nothing to call; pass Depends(callable)")
+        plan = plan_callable(dependency, f"{where}, dependency {callable_name(dependency)}()", context)
         return Param(name, Source.DEPENDS, depends=plan, use_cache=marker.use_cache)
     if marker.default is not MISSING:
         default = marker.default
@@ -177,7 +177,7 @@ def _marked(name: str, base: Any, marker: Marker, default: Any, owner: Callable[
     if isinstance(marker, Header):
         key = marker.name.strip().lower()
         if reason := context.header_refusal(key):
-            raise PageError(f"{where}: {_name(owner)}() asks for header {marker.name!r}, which never reaches pages: {reason}")
+            raise PageError(f"{where}: {callable_name(owner)}() asks for header {marker.name!r}, which never reaches pages: {reason}")
         return Param(name, Source.HEADER, key, default, base, _adapter(base, where, name))
     if isinstance(marker, Cookie):
         return Param(name, Source.COOKIE, marker.name, default, base, _adapter(base, where, name))
@@ -245,6 +245,7 @@ def _is(annotation: Any, name: str) -> bool:
     return isinstance(annotation, type) and any(c.__name__ == name and c.__module__.startswith("fluxlit.") for c in annotation.__mro__)
 
 
-def _name(call: Callable[..., Any]) -> str:
+def callable_name(call: Callable[..., Any]) -> str:
+    """``qualname`` without the ``<locals>`` part, for messages."""
     name = getattr(call, "__qualname__", None) or getattr(call, "__name__", None) or type(call).__name__
     return name.rpartition("<locals>.")[2]
