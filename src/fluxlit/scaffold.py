@@ -121,22 +121,36 @@ gateway_port = 8000
 """
 
 TEST_APP_PY = '''\
-"""The API answers and the pages are registered, without starting a server."""
+"""The API and the pages, tested in-process with FluxLit's test client: no server, no browser."""
 
-from fastapi.testclient import TestClient
+from collections.abc import Iterator
+
+import pytest
 
 from app import app
+from fluxlit.testing import FluxLitTestClient, assert_no_streamlit_exception
 
 
-def test_hello_answers_with_the_name() -> None:
-    with TestClient(app.api) as client:
-        response = client.get("/hello", params={"name": "tests"})
+@pytest.fixture
+def tc() -> Iterator[FluxLitTestClient]:
+    with FluxLitTestClient(app) as client:
+        yield client
+
+
+def test_hello_answers_with_the_name(tc: FluxLitTestClient) -> None:
+    response = tc.api.get("/api/hello", params={"name": "tests"})
     assert response.status_code == 200
     assert response.json() == {"hello": "tests"}
 
 
-def test_home_page_is_registered() -> None:
-    assert [page.path for page in app.pages] == ["/"]
+def test_health_probe_answers(tc: FluxLitTestClient) -> None:
+    assert tc.api.get("/api/healthz").json() == {"status": "ok"}
+
+
+def test_home_page_shows_the_api_greeting(tc: FluxLitTestClient) -> None:
+    at = tc.streamlit("/")
+    assert_no_streamlit_exception(at)
+    assert "The API says hello to **Streamlit**." in [m.value for m in at.markdown]
 '''
 
 README_MD = """\

@@ -97,7 +97,8 @@ def test_new_project_passes_doctor_and_its_own_test(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, capture_output=True, text=True, timeout=120
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "2 passed" in tests.stdout
+    assert "3 passed" in tests.stdout, "the API, a probe and the home page through FluxLitTestClient"
+    assert "tc.streamlit(\"/\")" in (project / "tests" / "test_app.py").read_text()
 
 
 def test_new_refuses_an_existing_directory(tmp_path: Path) -> None:
