@@ -27,3 +27,15 @@ def test_demo_page_shows_data_fetched_from_the_api(browser, demo_gateway) -> Non
         assert page.url.endswith("/about")
     finally:
         page.close()
+
+
+def test_team_page_runs_its_async_dependency_in_the_real_child(browser, demo_gateway) -> None:
+    page = browser.new_page()
+    try:
+        page.goto(demo_gateway.url + "/team?team=data")
+        page.get_by_role("heading", name="Team data").wait_for(timeout=60_000)
+        page.get_by_text("Signed in as anonymous.").wait_for(timeout=30_000)
+        page.get_by_text("2 of 2 members").wait_for(timeout=30_000)
+        page.get_by_text("Chen").first.wait_for(state="attached", timeout=30_000)
+    finally:
+        page.close()
