@@ -4,6 +4,7 @@ import asyncio
 import contextvars
 from typing import Annotated, Any
 
+from fastapi import Request
 from pydantic import BaseModel
 
 from fluxlit import ApiClient, Cookie, Depends, FluxLit, FluxLitPublicUrls, FluxlitSettings, Header, PageMeta, Query, SessionStore
@@ -40,6 +41,12 @@ class Filters(BaseModel):
     team: str = "all"
     limit: int = 10
     tags: list[str] = []
+
+
+@app.api.get("/seen")
+def seen(request: Request) -> dict[str, str | None]:
+    """The tracing headers a page's API call carried."""
+    return {name: request.headers.get(name) for name in ("x-request-id", "traceparent", "tracestate")}
 
 
 @app.api.get("/items/{item_id}")
@@ -88,9 +95,11 @@ def deps(
     ag: str = Depends(opened_async),
     n1: int = Depends(counter, use_cache=False),
     n2: int = Depends(counter, use_cache=False),
+    client: ApiClient = None,
 ) -> PageMeta:
     tenant.set("page")
     st.write(f"a={a} b={b} g={g} ag={ag} fresh={n1 != n2}")
+    st.write("seen " + " ".join(f"{name}={value}" for name, value in client.get("/seen").json().items()))
     return PageMeta(page_title="Deps page", breadcrumb=("Root", "Deps"))
 
 

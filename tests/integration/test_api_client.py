@@ -3,7 +3,9 @@
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from pydantic import BaseModel, ValidationError
 
 from fluxlit import ApiClient
 from tests.conftest import Gateway, running_gateway
@@ -59,3 +61,45 @@ def test_default_base_comes_from_the_internal_api_base(monkeypatch: pytest.Monke
     monkeypatch.setenv("FLUXLIT_INTERNAL_API_BASE", echo_gateway.url + "/api")
     with ApiClient() as client:
         assert client.get("/echo/env").json()["path"] == "/env"
+
+
+class Echo(BaseModel):
+    method: str
+    path: str
+    body: str
+
+
+class Note(BaseModel):
+    text: str
+    stars: int
+
+
+@pytest.mark.parametrize("path", ["/api/echo/x", "/api"])
+def test_a_path_that_repeats_the_mount_is_refused_with_the_path_to_use(client: ApiClient, path: str) -> None:
+    suggestion = path.removeprefix("/api") or "/"
+    with pytest.raises(ValueError, match=f"relative to the API mount '/api': call '{suggestion}' instead of '{path}'"):
+        client.get(path)
+
+
+def test_models_are_parsed_from_answers_and_sent_as_json(client: ApiClient) -> None:
+    assert client.get_model("/echo/items/3", Echo) == Echo(method="GET", path="/items/3", body="")
+    sent = client.post_model("/echo/notes", Note(text="hi", stars=5), Echo)
+    assert sent.method == "POST" and Note.model_validate_json(sent.body) == Note(text="hi", stars=5)
+    assert client.get_model("/echo/list", dict[str, object])["path"] == "/list"
+
+
+def test_model_helpers_raise_on_error_statuses_and_on_bodies_that_do_not_fit(client: ApiClient) -> None:
+    with pytest.raises(httpx.HTTPStatusError, match="404"):
+        client.get_model("/no-such-route", Echo)
+    with pytest.raises(ValidationError, match="stars"):
+        client.get_model("/echo/x", Note)
+
+
+def test_for_fluxlit_authenticates_against_the_internal_api_base(monkeypatch: pytest.MonkeyPatch, echo_gateway: Gateway) -> None:
+    monkeypatch.setenv("FLUXLIT_INTERNAL_API_BASE", echo_gateway.url + "/api")
+    with ApiClient.for_fluxlit(bearer_token="abc") as client:
+        assert client.get("/echo/me").json()["authorization"] == "Bearer abc"
+    with ApiClient.for_fluxlit(auth_header_factory=lambda: {"Authorization": "Token xyz"}) as client:
+        assert client.get("/echo/me").json()["authorization"] == "Token xyz"
+    with pytest.raises(ValueError, match="bearer_token or auth_header_factory, not both"):
+        ApiClient.for_fluxlit(bearer_token="a", auth_header_factory=dict)

@@ -10,9 +10,14 @@ from fluxlit.pages.navigation import env_overrides
 from fluxlit.pages.request import PageRequest, reset_page_cookie_context, reset_page_header_context
 from fluxlit.testing import FluxLitTestClient, assert_no_streamlit_exception, select_page
 from tests.apps import pages_app
+from tests.conftest import running_gateway
+from tests.support.processes import ROOT
+from tests.support.streamlit_session import run_streamlit_script
 from tests.apps.pages_app import app
 
 pytestmark = pytest.mark.integration
+
+APPS = ROOT / "tests" / "apps"
 
 
 @pytest.fixture
@@ -29,13 +34,21 @@ def texts(at) -> list[str]:
 def test_dependencies_are_cached_per_run_nested_async_and_torn_down_after_the_page(tc: FluxLitTestClient) -> None:
     at = tc.streamlit("/")
     assert_no_streamlit_exception(at)
-    assert texts(at) == ["a=remote(real-db) b=real-db g=resource ag=async-resource fresh=True"]
+    assert texts(at)[0] == "a=remote(real-db) b=real-db g=resource ag=async-resource fresh=True"
     # database() ran once for remote() and the page; counter() twice (use_cache=False); teardown after rendering.
     assert pages_app.calls.count("database") == 1 and pages_app.calls.count("counter") == 2
     assert pages_app.calls[-2:] == ["aclose", "close"]
     assert [c.value for c in at.caption] == ["Root › Deps"]
     at.run()
     assert pages_app.calls.count("database") == 2, "a new script run resolves again"
+
+
+def test_in_debug_mode_a_real_childs_page_calls_carry_the_sessions_request_id_and_trace_context() -> None:
+    trace = {"x-request-id": "page-run-1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "k=v"}
+    with running_gateway(APPS, "pages_app:app", env={"FLUXLIT_DEBUG": "1"}) as gateway:
+        run = run_streamlit_script(gateway.ws_url + "/_stcore/stream", headers=trace)
+    expected = "seen " + " ".join(f"{name}={value}" for name, value in trace.items())
+    assert any(expected in text for text in run.texts), [t for t in run.texts if "seen" in t]
 
 
 def test_async_dependencies_run_in_a_copy_of_the_callers_context(tc: FluxLitTestClient) -> None:
