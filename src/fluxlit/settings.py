@@ -103,7 +103,7 @@ class FluxlitSettings(BaseSettings):
     pidfile: str = ".fluxlit.pid"
     gateway_lane: Literal["fast", "asgi"] = Field("fast", description="fast: proxied bytes spliced in the edge; asgi: through ASGI + aiohttp.")
     log_format: Literal["text", "json"] = Field("text", description="json: the fluxlit loggers write JsonLogFormatter lines.")
-    test_page_overrides: dict[str, str] = Field(
+    test_page_overrides: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description='Fake page dependencies for browser tests: JSON {"pkg.mod.dependency": "tests.fakes.fake"}.',
     )
@@ -161,6 +161,16 @@ class FluxlitSettings(BaseSettings):
                 except ValueError:
                     raise ValueError(f"{item!r} is not an IP address or CIDR (use e.g. 10.0.0.0/8,127.0.0.1 or *)") from None
         return items
+
+    @field_validator("test_page_overrides", mode="before")
+    @classmethod
+    def _overrides(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError:
+                raise ValueError('must be a JSON object mapping dependencies to fakes: {"pkg.mod.dependency": "tests.fakes.fake"}') from None
+        return value
 
     @field_validator("gateway_forward_client_headers_to_streamlit", mode="before")
     @classmethod

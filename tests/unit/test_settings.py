@@ -32,3 +32,11 @@ def test_bad_values_name_the_variable_and_the_accepted_form(monkeypatch: pytest.
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=expected.replace("(", r"\(").replace("+", r"\+")):
         load_settings()
+
+
+def test_test_page_overrides_are_a_json_object_or_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLUXLIT_TEST_PAGE_OVERRIDES", '{"app.fetch": "fakes.fetch"}')
+    assert load_settings().test_page_overrides == {"app.fetch": "fakes.fetch"}
+    monkeypatch.setenv("FLUXLIT_TEST_PAGE_OVERRIDES", "app.fetch=fakes.fetch")
+    with pytest.raises(SettingsError, match=r"FLUXLIT_TEST_PAGE_OVERRIDES='app.fetch=fakes.fetch' must be a JSON object mapping dependencies to fakes"):
+        load_settings()
