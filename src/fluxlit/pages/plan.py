@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic_settings import BaseSettings
 
-from .markers import MISSING, Cookie, Depends, Header, Marker, Query
+from .markers import MISSING, Cookie, Depends, Header, Marker
 from .query import is_sequence
 
 INJECTABLE_HELP = (
