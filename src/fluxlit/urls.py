@@ -31,21 +31,33 @@ class FluxLitPublicUrls:
     openapi_path: str | None = "/openapi.json"
 
     @classmethod
-    def from_settings(cls, settings: FluxlitSettings, *, origin: str | None = None, api: "FastAPI | None" = None) -> "FluxLitPublicUrls":
-        """URLs for ``settings``; ``origin`` (``scheme://host[:port]``) is used when no public base URL is set."""
+    def from_settings(
+        cls,
+        settings: FluxlitSettings,
+        *,
+        origin: str | None = None,
+        api: "FastAPI | None" = None,
+        root_path: str | None = None,
+    ) -> "FluxLitPublicUrls":
+        """URLs for ``settings``; ``origin`` (``scheme://host[:port]``) and ``root_path`` (default: the
+        setting) are used when no public base URL is set."""
+        root = settings.root_path if root_path is None else root_path
         if settings.public_base_url:
             base = settings.public_base_url
             if not urlsplit(base).path:
-                base += settings.root_path
+                base += root
         else:
-            base = (origin or f"http://{loopback_host(settings.gateway_host)}:{settings.gateway_port}").rstrip("/") + settings.root_path
+            base = (origin or f"http://{loopback_host(settings.gateway_host)}:{settings.gateway_port}").rstrip("/") + root
         docs = {"docs_path": api.docs_url, "redoc_path": api.redoc_url, "openapi_path": api.openapi_url} if api is not None else {}
         return cls(base, base + settings.api_mount_path, **docs)
 
     @classmethod
     def for_request(cls, request: "HTTPConnection", settings: FluxlitSettings, api: "FastAPI | None" = None) -> "FluxLitPublicUrls":
-        """URLs for an API request (its scheme and host are the origin when no public base URL is set)."""
-        return cls.from_settings(settings, origin=f"{request.url.scheme}://{request.url.netloc}", api=api)
+        """URLs for an API request: its scheme, host and ASGI root path, unless a public base URL is set."""
+        mount = settings.api_mount_path
+        scope_root = request.scope.get("root_path", "")
+        root = scope_root[: -len(mount)] if scope_root.endswith(mount) else settings.root_path
+        return cls.from_settings(settings, origin=f"{request.url.scheme}://{request.url.netloc}", api=api, root_path=root)
 
     @property
     def docs_url(self) -> str | None:
