@@ -71,7 +71,7 @@ class FluxLit:
         allowlist or underscore setting drops is not (settings change per deployment): ``doctor
         --check-pages`` reports it.
         """
-        return PlanContext(self._never_reaches_pages, session_store=self.session_store is not None)
+        return PlanContext(self._never_reaches_pages, session_store=self.session_store is not None, settings=self.settings)
 
     def _never_reaches_pages(self, name: str) -> str | None:
         reason = self.header_refusal(name)

@@ -125,6 +125,7 @@ class ApiClient:
             forward_request_id=self.forward_request_id,
             http=self._http,
         )
+        clone.mount = self.mount
         clone._owns_http = False
         return clone
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Gateway, running_gateway
-from tests.support.edge import PREFIX, Edge, EdgeKind, PathMode, _replace_once, edge_proxy, example_site
+from tests.support.edge import PREFIX, Edge, EdgeKind, PathMode, edge_proxy, example_site, replace_once
 from tests.support.processes import ROOT, free_port
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def identity_site(gateway_port: int, listen_port: int, htpasswd: Path) -> str:
         f'        auth_basic "FluxLit demo";\n        auth_basic_user_file {htpasswd};\n'
         "        proxy_set_header X-Remote-User $remote_user;"
     )
-    return _replace_once(site, LOCATION, login, "nginx-full-path.conf")
+    return replace_once(site, LOCATION, login, "nginx-full-path.conf")
 
 
 @pytest.fixture(scope="module")

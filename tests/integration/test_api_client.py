@@ -103,3 +103,20 @@ def test_for_fluxlit_authenticates_against_the_internal_api_base(monkeypatch: py
         assert client.get("/echo/me").json()["authorization"] == "Token xyz"
     with pytest.raises(ValueError, match="bearer_token or auth_header_factory, not both"):
         ApiClient.for_fluxlit(bearer_token="a", auth_header_factory=dict)
+
+
+def test_an_app_mount_set_in_code_reaches_the_childs_client_and_its_bearer_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fluxlit import FluxlitSettings
+    from fluxlit.runtime.sidecar import StreamlitSidecar
+    from fluxlit.runtime.target import Target
+
+    settings = FluxlitSettings(api_mount_path="/v1", gateway_port=8123)
+    child_env = StreamlitSidecar.for_app(Target("app", "app", "/srv"), settings).environment()
+    assert (child_env["FLUXLIT_API_MOUNT_PATH"], child_env["FLUXLIT_INTERNAL_API_BASE"]) == ("/v1", "http://127.0.0.1:8123/v1")
+    for name in ("FLUXLIT_API_MOUNT_PATH", "FLUXLIT_INTERNAL_API_BASE"):
+        monkeypatch.setenv(name, child_env[name])
+    with ApiClient() as client:
+        for checked in (client, client.with_bearer("t")):
+            assert checked.mount == "/v1"
+            with pytest.raises(ValueError, match="call '/x' instead of '/v1/x'"):
+                checked.get("/v1/x")

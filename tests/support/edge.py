@@ -61,7 +61,8 @@ def require_binary(kind: EdgeKind) -> str:
     return found
 
 
-def _replace_once(text: str, old: str, new: str, source: str) -> str:
+def replace_once(text: str, old: str, new: str, source: str) -> str:
+    """``text`` with ``old`` (which must occur exactly once in ``source``) replaced by ``new``."""
     if text.count(old) != 1:
         raise AssertionError(f"{source} should contain {old!r} exactly once")
     return text.replace(old, new)
@@ -71,11 +72,11 @@ def example_site(kind: EdgeKind, mode: PathMode, *, gateway_port: int, listen_po
     """The shipped example for ``kind``/``mode`` with its addresses pointed at the test ports."""
     if kind is EdgeKind.NGINX:
         path = EXAMPLES / f"nginx-{mode.value}.conf"
-        site = _replace_once(path.read_text(), "listen 80;", f"listen 127.0.0.1:{listen_port};", path.name)
+        site = replace_once(path.read_text(), "listen 80;", f"listen 127.0.0.1:{listen_port};", path.name)
     else:
         path = EXAMPLES / f"Caddyfile.{mode.value}"
-        site = _replace_once(path.read_text(), "example.com {", f"http://127.0.0.1:{listen_port} {{", path.name)
-    return _replace_once(site, EXAMPLE_GATEWAY, f"127.0.0.1:{gateway_port}", path.name)
+        site = replace_once(path.read_text(), "example.com {", f"http://127.0.0.1:{listen_port} {{", path.name)
+    return replace_once(site, EXAMPLE_GATEWAY, f"127.0.0.1:{gateway_port}", path.name)
 
 
 def _nginx_files(site: str, workdir: Path) -> tuple[list[str], dict[str, str]]:

@@ -131,7 +131,7 @@ def test_async_pages_and_dependency_cycles_are_refused() -> None:
     def b(y=Depends(a)) -> None: ...
 
     a.__defaults__ = (Depends(b),)
-    with pytest.raises(PageError, match=r"cycle: .*a\(\) → .*b\(\) → .*a\(\)"):
+    with pytest.raises(PageError, match=r"page '/c', dependency a\(\), dependency b\(\), dependency a\(\): dependencies form a cycle$"):
         app.page("/c")(lambda st, v=Depends(a): None)
 
 
@@ -169,3 +169,29 @@ def test_a_type_text_cannot_become_is_refused() -> None:
 
     with pytest.raises(PageError, match="parameter 'o' has a type FluxLit cannot parse text into"):
         FluxLit().page("/")(page)
+
+
+def test_depends_without_anything_to_call_is_refused() -> None:
+    with pytest.raises(PageError, match=r"parameter 'v' has Depends\(\) with nothing to call"):
+        FluxLit().page("/")(lambda st, v=Depends(): None)
+
+
+def test_only_the_apps_own_settings_type_is_injected() -> None:
+    from pydantic_settings import BaseSettings
+
+    class OtherSettings(BaseSettings):
+        colour: str = "red"
+
+    class MySettings(FluxlitSettings):
+        colour: str = "blue"
+
+    def page(st, cfg: OtherSettings) -> None: ...
+
+    with pytest.raises(PageError, match=r"asks for OtherSettings \('cfg'\), but the app's settings are a FluxlitSettings; .*Depends\(OtherSettings\)"):
+        FluxLit().page("/")(page)
+
+    def mine(st, cfg: MySettings, base: FluxlitSettings) -> None: ...
+
+    app = FluxLit(settings=MySettings())
+    app.page("/")(mine)
+    assert [p.source for p in app.pages.get("/").plan.params[1:]] == [Source.SETTINGS, Source.SETTINGS]

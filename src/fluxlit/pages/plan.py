@@ -4,6 +4,7 @@ A parameter FluxLit cannot provide fails here, when ``@app.page`` runs, naming t
 parameter, instead of at the first render.
 """
 
+import dataclasses
 import inspect
 import typing
 from collections.abc import Callable, Iterator
@@ -98,6 +99,8 @@ class PlanContext:
     header_refusal: Callable[[str], str | None] = lambda name: None
     """Why the gateway would never forward a header to Streamlit, or ``None``."""
     session_store: bool = False
+    settings: object = None
+    """The app's settings object (a page may declare its type or a base of it)."""
     _stack: tuple[Callable[..., Any], ...] = field(default=())
 
 
@@ -114,9 +117,8 @@ def plan_page(handler: Callable[..., Any], where: str, context: PlanContext) -> 
 def plan_callable(call: Callable[..., Any], where: str, context: PlanContext) -> Plan:
     """The plan for ``call`` (a page handler or a dependency)."""
     if call in context._stack:
-        chain = " → ".join(f"{callable_name(c)}()" for c in (*context._stack, call))
-        raise PageError(f"{where}: dependencies form a cycle: {chain}")
-    inner = PlanContext(context.header_refusal, context.session_store, (*context._stack, call))
+        raise PageError(f"{where}: dependencies form a cycle")
+    inner = dataclasses.replace(context, _stack=(*context._stack, call))
     try:
         signature = inspect.signature(call)
     except (TypeError, ValueError) as exc:
@@ -144,6 +146,11 @@ def _param(p: inspect.Parameter, annotation: Any, owner: Callable[..., Any], whe
     if p.name == "client" or _is(base, "ApiClient"):
         return Param(p.name, Source.CLIENT)
     if _subclass(base, BaseSettings):
+        if not isinstance(context.settings, base):
+            raise PageError(
+                f"{where}: {callable_name(owner)}() asks for {base.__name__} ({p.name!r}), but the app's settings are a "
+                f"{type(context.settings).__name__}; declare that type, or build your own with Depends({base.__name__})"
+            )
         return Param(p.name, Source.SETTINGS)
     if _is(base, "FluxLit"):
         return Param(p.name, Source.APP)
@@ -166,7 +173,7 @@ def _param(p: inspect.Parameter, annotation: Any, owner: Callable[..., Any], whe
 def _marked(name: str, base: Any, marker: Marker, default: Any, owner: Callable[..., Any], where: str, context: PlanContext) -> Param:
     if isinstance(marker, Depends):
         dependency = marker.dependency if marker.dependency is not None else base
-        if not callable(dependency) or dependency is Any:
+        if not callable(dependency) or dependency in (Any, inspect.Parameter.empty):
             raise PageError(f"{where}: {callable_name(owner)}() parameter {name!r} has Depends() with nothing to call; pass Depends(callable)")
         plan = plan_callable(dependency, f"{where}, dependency {callable_name(dependency)}()", context)
         return Param(name, Source.DEPENDS, depends=plan, use_cache=marker.use_cache)

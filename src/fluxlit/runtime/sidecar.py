@@ -57,6 +57,7 @@ class StreamlitSidecar:
     api_prefix: str
     internal_api_base: str
     root_path: str = ""
+    api_mount_path: str = "/api"
     extra_args: tuple[str, ...] = ()
     stop_step_timeout_s: float = 5.0
     port: int = 0
@@ -71,6 +72,7 @@ class StreamlitSidecar:
             app_target=str(target),
             app_dir=target.app_dir,
             api_prefix=settings.api_prefix,
+            api_mount_path=settings.api_mount_path,
             internal_api_base=internal_api_base(settings),
             root_path=settings.root_path,
             extra_args=extra_args,
@@ -105,6 +107,8 @@ class StreamlitSidecar:
             "FLUXLIT_APP": self.app_target,
             "FLUXLIT_APP_DIR": self.app_dir,
             "FLUXLIT_API_PREFIX": self.api_prefix,
+            # The app may set its mount in code; the child's ApiClient checks paths against it.
+            "FLUXLIT_API_MOUNT_PATH": self.api_mount_path,
             "FLUXLIT_INTERNAL_API_BASE": self.internal_api_base,
             "FLUXLIT_ROOT_PATH": self.root_path,
             "FLUXLIT_STREAMLIT_CHILD": "1",
