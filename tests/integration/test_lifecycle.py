@@ -124,6 +124,13 @@ def test_uvicorn_factory_serves_the_app_named_by_fluxlit_app() -> None:
     _serve_and_check(proc, port)
 
 
+def edited_hello(source: str, marker: str) -> str:
+    """The demo's source with its /hello route changed so a reload shows ``marker``."""
+    original = "return Greeting(hello=name)"
+    assert source.count(original) == 1, f"the demo's /hello route no longer reads {original!r}"
+    return source.replace(original, f'return Greeting(hello=f"{{name}} (reloaded: {marker})")')
+
+
 def test_dev_reload_picks_up_api_changes_and_keeps_streamlit(tmp_path) -> None:
     source = (DEMO / "app.py").read_text()
     (tmp_path / "app.py").write_text(source)
@@ -133,11 +140,11 @@ def test_dev_reload_picks_up_api_changes_and_keeps_streamlit(tmp_path) -> None:
     try:
         proc.wait_http(url + "/api/readyz", timeout=90)
         streamlit = [p for p in proc.descendants() if "streamlit" in " ".join(p.cmdline())]
-        (tmp_path / "app.py").write_text(source.replace('return {"hello": name}', 'return {"hello": name, "reloaded": "yes"}'))
+        (tmp_path / "app.py").write_text(edited_hello(source, "yes"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(url + "/api/hello").json().get("reloaded") == "yes":
+                if httpx.get(url + "/api/hello").json()["hello"] == "world (reloaded: yes)":
                     break
             except httpx.HTTPError:
                 pass
@@ -165,11 +172,11 @@ def test_dev_full_reload_restarts_streamlit_too(tmp_path) -> None:
         proc.wait_http(url + "/api/readyz", timeout=90)
         before = {p.pid for p in proc.descendants() if "streamlit" in " ".join(p.cmdline())}
         assert before, "no Streamlit child under the reloader"
-        (tmp_path / "app.py").write_text(source.replace('return {"hello": name}', 'return {"hello": name, "reloaded": "full"}'))
+        (tmp_path / "app.py").write_text(edited_hello(source, "full"))
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                if httpx.get(url + "/api/hello").json().get("reloaded") == "full" and httpx.get(url + "/api/readyz").status_code == 200:
+                if httpx.get(url + "/api/hello").json()["hello"] == "world (reloaded: full)" and httpx.get(url + "/api/readyz").status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
