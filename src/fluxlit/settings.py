@@ -103,6 +103,15 @@ class FluxlitSettings(BaseSettings):
     pidfile: str = ".fluxlit.pid"
     gateway_lane: Literal["fast", "asgi"] = Field("fast", description="fast: proxied bytes spliced in the edge; asgi: through ASGI + aiohttp.")
     log_format: Literal["text", "json"] = Field("text", description="json: the fluxlit loggers write JsonLogFormatter lines.")
+    jwt_issuer: str = Field("", description="Expected `iss` of bearer tokens (JWTBearer.from_fluxlit_settings).")
+    jwt_audience: str = Field("", description="Expected `aud` of bearer tokens.")
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["RS256"], description="Accepted signing algorithms.")
+    jwt_jwks_url: str = Field("", description="Where the issuer publishes its signing keys (RS/ES/PS algorithms).")
+    jwt_hs256_secret: str = Field("", description="Shared secret for HS256 tokens (instead of a JWKS URL).")
+    jwt_leeway_seconds: int = Field(0, ge=0, description="Clock skew allowed on exp/nbf/iat.")
+    url_session_query_param: str = Field("fluxlit_sid", description="Query parameter that carries the URL-session id (redacted in logs).")
+    url_session_ttl_seconds: int = Field(86400, gt=0, description="How long an unused URL session lives in its store.")
+    redis_url: str = Field("", description="redis://host:port/db for RedisSessionStore.from_fluxlit_settings (fluxlit[redis]).")
     test_page_overrides: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         description='Fake page dependencies for browser tests: JSON {"pkg.mod.dependency": "tests.fakes.fake"}.',
@@ -171,6 +180,11 @@ class FluxlitSettings(BaseSettings):
             except json.JSONDecodeError:
                 raise ValueError('must be a JSON object mapping dependencies to fakes: {"pkg.mod.dependency": "tests.fakes.fake"}') from None
         return value
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _algorithms(cls, value: Any) -> Any:
+        return _list(value)
 
     @field_validator("gateway_forward_client_headers_to_streamlit", mode="before")
     @classmethod

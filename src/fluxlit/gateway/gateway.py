@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._speedups import request_id_for, target_problem
-from ..logging import configure_logging
+from ..logging import DEFAULT_SENSITIVE_QUERY_KEYS, configure_logging
 from ..metrics import GatewayMetrics, load_metrics
 from ..settings import FluxlitSettings, SettingsError
 from .debug import DEBUG_PATH, DebugState
@@ -70,7 +70,13 @@ class Gateway:
         access = settings.enable_gateway_access_log or settings.debug
         api_requests = settings.enable_request_logging or settings.debug
         self.observer: Observer | None = (
-            Observer(access=access, api_requests=api_requests, metrics=self.metrics, recent=self.debug.recent if self.debug else None)
+            Observer(
+                access=access,
+                api_requests=api_requests,
+                metrics=self.metrics,
+                recent=self.debug.recent if self.debug else None,
+                sensitive_query_keys=(*DEFAULT_SENSITIVE_QUERY_KEYS, settings.url_session_query_param),
+            )
             if access or api_requests or self.metrics is not None or self.debug is not None
             else None
         )

@@ -8,7 +8,7 @@ from types import TracebackType
 
 from starlette.types import Message, Receive, Scope, Send
 
-from ..logging import ACCESS_LOGGER, API_LOGGER, redact_query_string
+from ..logging import ACCESS_LOGGER, API_LOGGER, DEFAULT_SENSITIVE_QUERY_KEYS, redact_query_string
 from ..metrics import GatewayMetrics, status_class
 from .close_codes import ABNORMAL, INTERNAL_ERROR, NO_STATUS
 
@@ -29,8 +29,10 @@ class Observer:
         api_requests: bool,
         metrics: GatewayMetrics | None,
         recent: deque[dict[str, object]] | None,
+        sensitive_query_keys: tuple[str, ...] = DEFAULT_SENSITIVE_QUERY_KEYS,
     ) -> None:
         self.access = access
+        self.sensitive_query_keys = sensitive_query_keys
         self.api_requests = api_requests
         self.metrics = metrics
         self.recent = recent
@@ -159,7 +161,7 @@ class Exchange:
         method = "WEBSOCKET" if self.websocket else scope["method"]
         request_id = self.request_id.decode("ascii")
         if observer.access and access_log.isEnabledFor(logging.INFO):
-            query = redact_query_string(scope.get("query_string", b""))
+            query = redact_query_string(scope.get("query_string", b""), observer.sensitive_query_keys)
             client = scope.get("client")
             duration_ms = round(duration * 1000, 3)
             aborted = self.aborted

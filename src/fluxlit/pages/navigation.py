@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..runtime.target import load_app, parse_target
 from ..settings import load_settings
+from ..url_session import keep_sid_in_url
 from .di import Overrides, PageInputError, PageRun
 from .harness import HARNESS_KEY, PageHarness
 from .meta import PageMeta
@@ -70,6 +71,7 @@ def run_navigation() -> None:
         for spec in specs
     }
     current = st.navigation(list(pages.values()))
+    keep_sid_in_url(st, app.settings.url_session_query_param)
     if harness is not None:
         switch = wanted is not None and harness.ran
         harness.page, harness.ran = None, True
