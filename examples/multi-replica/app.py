@@ -8,7 +8,7 @@ import os
 import socket
 
 from fluxlit import FluxLit, SessionStore
-from fluxlit.url_session import InMemorySessionStore, hydrate_url_session, persist_url_session
+from fluxlit.url_session import InMemorySessionStore, load_url_session, persist_url_session
 from fluxlit.settings import load_settings
 
 REPLICA = os.environ.get("REPLICA_NAME") or f"{socket.gethostname()}:{os.getpid()}"
@@ -29,17 +29,18 @@ FIELDS = ["name", "cups"]
 
 @app.page("/", title="Order", icon="☕")
 def order(st, store: SessionStore) -> None:
-    hydrate_url_session(st, store)
+    saved = load_url_session(st, store)
     st.title("Coffee order")
-    st.text_input("Name", key="name")
-    st.number_input("Cups", key="cups", min_value=0, max_value=20, step=1)
+    # Stored values are the widgets' defaults: a new session starts from them, a reconnected browser keeps its own.
+    st.text_input("Name", value=saved.get("name", ""), key="name")
+    st.number_input("Cups", value=saved.get("cups", 0), key="cups", min_value=0, max_value=20, step=1)
     persist_url_session(st, store, keys=FIELDS)
     st.caption(f"served by replica {REPLICA}")
 
 
 @app.page("/summary", title="Summary", icon="🧾")
 def summary(st, store: SessionStore) -> None:
-    state = hydrate_url_session(st, store)
+    state = load_url_session(st, store)
     st.title("Summary")
     st.write(f"{state.get('name') or 'Nobody'} ordered {state.get('cups', 0)} cups.")
     st.caption(f"served by replica {REPLICA}")

@@ -115,6 +115,17 @@ def ensure_url_session(
     return sid
 
 
+def load_url_session(st: Any, store: SessionStore, *, param: str | None = None) -> dict[str, Any]:
+    """The stored state of this browser session's id, without touching ``st.session_state``.
+
+    For widgets, pass the values as their defaults (``st.text_input("Name", value=state.get("name", ""),
+    key="name")``): a fresh session (a reload, a deep link, another replica) shows the stored value,
+    while a browser that reconnected keeps what it was showing, even an edit made while offline.
+    """
+    sid = ensure_url_session(st, store, param=param)
+    return _store_call(st, store.get, sid) or {}
+
+
 def hydrate_url_session(st: Any, store: SessionStore, *, param: str | None = None, merge: bool = True) -> dict[str, Any]:
     """Load the stored state into ``st.session_state``; returns it.
 

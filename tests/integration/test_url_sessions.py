@@ -3,7 +3,6 @@ hydrated in a new session, shared through Redis, lost with memory stores, and a 
 
 import importlib.util
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -76,7 +75,30 @@ def test_switching_pages_keeps_widget_state_the_store_holds() -> None:
     select_page(at, "/summary")
     assert [m.value for m in at.markdown] == ["Bo ordered 2 cups."]
     select_page(at, "/")
-    assert at.text_input(key="name").value == "Bo", "Streamlit dropped the widget key on the summary page; hydration restored it"
+    assert at.text_input(key="name").value == "Bo", "Streamlit dropped the widget key on the summary page; the stored default restored it"
+
+
+def test_hydrate_puts_stored_values_into_session_state_once_and_restores_lost_keys() -> None:
+    from fluxlit import FluxLit, SessionStore
+    from fluxlit.url_session import hydrate_url_session, persist_url_session
+
+    app = FluxLit(session_store=InMemorySessionStore())
+
+    @app.page("/")
+    def visits(st, store: SessionStore) -> None:
+        hydrate_url_session(st, store)
+        st.session_state["visits"] = st.session_state.get("visits", 0) + 1
+        persist_url_session(st, store, keys=["visits"])
+        st.write(f"visits={st.session_state['visits']}")
+
+    tc = FluxLitTestClient(app)
+    at = tc.streamlit()
+    at.run()
+    assert [m.value for m in at.markdown] == ["visits=2"]
+    again = tc.streamlit(query_params={"fluxlit_sid": at.query_params["fluxlit_sid"]})
+    assert [m.value for m in again.markdown] == ["visits=3"], "a new session with the id continues from the store"
+    fresh = tc.streamlit()
+    assert [m.value for m in fresh.markdown] == ["visits=1"]
 
 
 def test_a_page_keeps_working_with_a_warning_when_redis_is_down() -> None:
