@@ -39,7 +39,7 @@ class ApiClient:
         base_path = urlsplit(self.base_url).path
         self.mount = settings.api_mount_path if base_path.endswith(settings.api_mount_path) else None
         """The API mount the base URL ends in; paths starting with it are refused (they would double it)."""
-        # Debug mode ties a page's API calls to its session in the access log (default: FLUXLIT_DEBUG).
+        # Debug mode ties a page's API calls to its session's request id in the access log (default: FLUXLIT_DEBUG).
         self.forward_request_id = settings.debug if forward_request_id is None else forward_request_id
         self.timeout = timeout
         self.headers = dict(headers or {})
@@ -78,9 +78,11 @@ class ApiClient:
         if self.auth_header_factory is not None:
             headers.update(self.auth_header_factory())
         headers.update(kwargs.pop("headers", None) or {})
-        if self.forward_request_id:
-            present = {k.lower() for k in headers}
-            headers.update({k: v for k, v in page_forward_headers().items() if k not in present})
+        present = {k.lower() for k in headers}
+        for name, value in page_forward_headers().items():
+            # Trace context always continues into the API; the request id only in debug mode (or when asked).
+            if name not in present and (name != "x-request-id" or self.forward_request_id):
+                headers[name] = value
         return self._http.request(method, self.url(path), headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:

@@ -116,7 +116,7 @@ def configure_logging(settings: "FluxlitSettings") -> None:
 
 
 PAGE_FORWARDED = ("x-request-id", "traceparent", "tracestate")
-"""What a page's API calls carry from its session's WebSocket handshake in debug mode."""
+"""What a page's API calls carry from its session's WebSocket handshake (the request id in debug mode only)."""
 
 
 def page_forward_headers() -> dict[str, str]:

@@ -43,12 +43,14 @@ def test_dependencies_are_cached_per_run_nested_async_and_torn_down_after_the_pa
     assert pages_app.calls.count("database") == 2, "a new script run resolves again"
 
 
-def test_in_debug_mode_a_real_childs_page_calls_carry_the_sessions_request_id_and_trace_context() -> None:
+@pytest.mark.parametrize("debug", [True, False], ids=["debug", "no-debug"])
+def test_a_real_childs_page_calls_carry_the_trace_context_and_in_debug_mode_the_request_id(debug: bool) -> None:
     trace = {"x-request-id": "page-run-1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "k=v"}
-    with running_gateway(APPS, "pages_app:app", env={"FLUXLIT_DEBUG": "1"}) as gateway:
+    with running_gateway(APPS, "pages_app:app", env={"FLUXLIT_DEBUG": "1" if debug else "0"}) as gateway:
         run = run_streamlit_script(gateway.ws_url + "/_stcore/stream", headers=trace)
-    expected = "seen " + " ".join(f"{name}={value}" for name, value in trace.items())
-    assert any(expected in text for text in run.texts), [t for t in run.texts if "seen" in t]
+    seen = next(text for text in run.texts if "seen x-request-id=" in text)
+    assert f"traceparent={trace['traceparent']} tracestate=k=v" in seen
+    assert ("x-request-id=page-run-1 " in seen) is debug, seen
 
 
 def test_async_dependencies_run_in_a_copy_of_the_callers_context(tc: FluxLitTestClient) -> None:
