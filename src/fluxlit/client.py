@@ -41,6 +41,7 @@ class ApiClient:
         """The API mount the base URL ends in; paths starting with it are refused (they would double it)."""
         # Debug mode ties a page's API calls to its session's request id in the access log (default: FLUXLIT_DEBUG).
         self.forward_request_id = settings.debug if forward_request_id is None else forward_request_id
+        self.traced = settings.otel_tracing
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.auth_header_factory = auth_header_factory
@@ -83,7 +84,13 @@ class ApiClient:
             # Trace context always continues into the API; the request id only in debug mode (or when asked).
             if name not in present and (name != "x-request-id" or self.forward_request_id):
                 headers[name] = value
-        return self._http.request(method, self.url(path), headers=headers, **kwargs)
+        url = self.url(path)
+        if self.traced:
+            from .tracing import client_span
+
+            with client_span(method, url, headers):
+                return self._http.request(method, url, headers=headers, **kwargs)
+        return self._http.request(method, url, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         """``GET`` an API path."""
@@ -128,6 +135,7 @@ class ApiClient:
             http=self._http,
         )
         clone.mount = self.mount
+        clone.traced = self.traced
         clone._owns_http = False
         return clone
 

@@ -114,6 +114,7 @@ class FluxlitSettings(BaseSettings):
     oidc_client_secret: str = Field("", description="This app's client secret at the provider (redacted everywhere).")
     oidc_scopes: str = Field("openid profile email", description="Scopes the login asks for.")
     oidc_bff_secret: str = Field("", description="HS256 secret (32+ bytes) for first-party tokens the gateway gives pages.")
+    otel_tracing: bool = Field(False, description="OpenTelemetry spans for gateway requests and page API calls (fluxlit[otel]).")
     url_session_query_param: str = Field("fluxlit_sid", description="Query parameter that carries the URL-session id (redacted in logs).")
     url_session_ttl_seconds: int = Field(86400, gt=0, description="How long an unused URL session lives in its store.")
     redis_url: str = Field("", description="redis://host:port/db for RedisSessionStore.from_fluxlit_settings (fluxlit[redis]).")

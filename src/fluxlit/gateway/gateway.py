@@ -3,6 +3,8 @@
 import logging
 from collections.abc import Awaitable, Callable
 
+from typing import TYPE_CHECKING
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._speedups import request_id_for, target_problem
@@ -21,6 +23,9 @@ from .trust import forwarded_scope
 from .upstream import Upstream
 from .ws_relay import relay_websocket
 
+if TYPE_CHECKING:
+    from ..tracing import GatewayTracer
+
 log = logging.getLogger("fluxlit.gateway")
 
 ROUTE_CACHE_SIZE = 4096
@@ -32,6 +37,12 @@ DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch
 
 
 """Bounded destination class of each route, for logs, metrics and the debug ring."""
+
+
+def _gateway_tracer() -> "GatewayTracer":
+    from ..tracing import GatewayTracer
+
+    return GatewayTracer()
 
 
 def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> bytes | None:
@@ -69,6 +80,7 @@ class Gateway:
         self._ops = self._ops_endpoints()
         access = settings.enable_gateway_access_log or settings.debug
         api_requests = settings.enable_request_logging or settings.debug
+        tracer = _gateway_tracer() if settings.otel_tracing else None
         self.observer: Observer | None = (
             Observer(
                 access=access,
@@ -76,8 +88,9 @@ class Gateway:
                 metrics=self.metrics,
                 recent=self.debug.recent if self.debug else None,
                 sensitive_query_keys=(*DEFAULT_SENSITIVE_QUERY_KEYS, settings.url_session_query_param),
+                tracer=tracer,
             )
-            if access or api_requests or self.metrics is not None or self.debug is not None
+            if access or api_requests or self.metrics is not None or self.debug is not None or tracer is not None
             else None
         )
 

@@ -1,16 +1,20 @@
-"""What the gateway records about each request once it ends: access log, API request log, metrics, debug ring."""
+"""What the gateway records about each request once it ends: access log, API request log, metrics, debug ring, spans."""
 
 import logging
 import time
 from collections import deque
 from contextvars import Token
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from starlette.types import Message, Receive, Scope, Send
 
 from ..logging import ACCESS_LOGGER, API_LOGGER, DEFAULT_SENSITIVE_QUERY_KEYS, redact_query_string
 from ..metrics import GatewayMetrics, status_class
 from .close_codes import ABNORMAL, INTERNAL_ERROR, NO_STATUS
+
+if TYPE_CHECKING:
+    from ..tracing import GatewayTracer
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 api_log = logging.getLogger(API_LOGGER)
@@ -30,8 +34,10 @@ class Observer:
         metrics: GatewayMetrics | None,
         recent: deque[dict[str, object]] | None,
         sensitive_query_keys: tuple[str, ...] = DEFAULT_SENSITIVE_QUERY_KEYS,
+        tracer: "GatewayTracer | None" = None,
     ) -> None:
         self.access = access
+        self.tracer = tracer
         self.sensitive_query_keys = sensitive_query_keys
         self.api_requests = api_requests
         self.metrics = metrics
@@ -131,6 +137,11 @@ class Exchange:
             metrics.request_finished(self.dispatch, self.status_class(code), duration)
         if observer.access or observer.api_requests or observer.recent is not None:
             self._record(code, duration)
+        if observer.tracer is not None:
+            method, path = self._method_path()
+            observer.tracer.finished(
+                self.scope, dispatch=self.dispatch, method=method, path=path, code=code, request_id=self.request_id.decode("ascii"), duration=duration
+            )
 
     def logged_status(self) -> int:
         """HTTP status, or the WebSocket close code (the HTTP status when the handshake was denied)."""
@@ -154,11 +165,14 @@ class Exchange:
             return "ws" if self.accepted else "5xx" if self.failed else "4xx"
         return status_class(code)
 
+    def _method_path(self) -> tuple[str, str]:
+        scope = self.scope
+        raw = scope.get("raw_path")
+        return "WEBSOCKET" if self.websocket else scope["method"], raw.decode("latin-1") if raw is not None else scope["path"]
+
     def _record(self, code: int, duration: float) -> None:
         observer, scope = self.observer, self.scope
-        raw = scope.get("raw_path")
-        path = raw.decode("latin-1") if raw is not None else scope["path"]
-        method = "WEBSOCKET" if self.websocket else scope["method"]
+        method, path = self._method_path()
         request_id = self.request_id.decode("ascii")
         if observer.access and access_log.isEnabledFor(logging.INFO):
             query = redact_query_string(scope.get("query_string", b""), observer.sensitive_query_keys)
