@@ -32,8 +32,8 @@ def deployment(tmp_path: Path, redis_url: str | None) -> Iterator[tuple[Edge, di
     if redis_url:
         shared["FLUXLIT_REDIS_URL"] = redis_url
     with (
-        running_gateway(EXAMPLE, env={**shared, "REPLICA_NAME": "a"}) as a,
-        running_gateway(EXAMPLE, env={**shared, "REPLICA_NAME": "b"}) as b,
+        running_gateway(EXAMPLE, "--pidfile", str(tmp_path / "a.pid"), env={**shared, "REPLICA_NAME": "a"}) as a,
+        running_gateway(EXAMPLE, "--pidfile", str(tmp_path / "b.pid"), env={**shared, "REPLICA_NAME": "b"}) as b,
     ):
         port = free_port()
         site = (EXAMPLE / "nginx.conf").read_text()
