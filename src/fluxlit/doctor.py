@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from .config_report import CheckResult, settings_checks
 from .runtime.server import BindError, bind_socket
 from .runtime.target import Target, TargetError, load_app, resolve_target
-from .settings import FluxlitSettings, SettingsError, load_settings
+from .settings import FluxlitSettings, SettingsError, load_settings, redact_value
 
 if TYPE_CHECKING:
     from .app import FluxLit
@@ -72,12 +72,50 @@ def streamlit_row() -> Row:
     return Row("streamlit_version", "PASS", f"streamlit {version} ({requirement or 'no floor declared'})")
 
 
-def auth_extra_row() -> Row:
-    """Informational: whether the ``auth`` extra's packages are present."""
+AUTH_SETTINGS = ("jwt_issuer", "jwt_jwks_url", "jwt_hs256_secret", "oidc_issuer", "oidc_client_id", "oidc_bff_secret")
+ALLOWED_SKEW_S = 5.0
+
+
+def auth_rows(settings: FluxlitSettings) -> list[Row]:
+    """The auth extra when auth is configured; the issuer answering; the clock agreeing with it."""
+    configured = [f"FLUXLIT_{name.upper()}" for name in AUTH_SETTINGS if getattr(settings, name)]
     version = _version("pyjwt")
+    if not configured:
+        detail = f"pyjwt {version} installed" if version else "pyjwt not installed; needed only for JWT/OIDC auth (pip install 'fluxlit[auth]')"
+        return [Row("fluxlit_auth_extra", "PASS", detail)]
     if version is None:
-        return Row("fluxlit_auth_extra", "PASS", "pyjwt not installed; needed only for JWT/OIDC auth (pip install 'fluxlit[auth]')")
-    return Row("fluxlit_auth_extra", "PASS", f"pyjwt {version} installed")
+        return [Row("fluxlit_auth_extra", "FAIL", f"{', '.join(configured)} set, but the auth extra is missing: pip install 'fluxlit[auth]'")]
+    rows = [Row("fluxlit_auth_extra", "PASS", f"pyjwt {version}; auth configured by {', '.join(configured)}")]
+    url = settings.jwt_jwks_url or (settings.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration" if settings.oidc_issuer else "")
+    if url:
+        rows += issuer_rows(url, settings.jwt_leeway_seconds)
+    return rows
+
+
+def issuer_rows(url: str, leeway_s: float) -> list[Row]:
+    """Fetch the issuer's keys or discovery document; compare its clock (``Date``) with ours."""
+    import email.utils
+    import time
+
+    import httpx
+
+    shown = redact_value("jwks_url", url)
+    try:
+        response = httpx.get(url, timeout=5.0)
+    except httpx.HTTPError as exc:
+        return [Row("auth_issuer_reachable", "FAIL", f"{shown} did not answer ({type(exc).__name__}: {exc}); check the URL and the network")]
+    if response.status_code != 200:
+        return [Row("auth_issuer_reachable", "FAIL", f"{shown} answered {response.status_code}; check the URL")]
+    rows = [Row("auth_issuer_reachable", "PASS", f"{shown} answered 200")]
+    date = response.headers.get("date")
+    if not date:
+        return [*rows, Row("jwt_clock_skew", "WARN", f"{shown} sent no Date header; the clock skew could not be checked")]
+    skew = time.time() - email.utils.parsedate_to_datetime(date).timestamp()
+    allowed = max(ALLOWED_SKEW_S, float(leeway_s))
+    if abs(skew) > allowed:
+        detail = f"this clock is {skew:+.0f} s off the issuer's, beyond {allowed:.0f} s: tokens may be refused; sync the clock (NTP) or raise FLUXLIT_JWT_LEEWAY_SECONDS"
+        return [*rows, Row("jwt_clock_skew", "WARN", detail)]
+    return [*rows, Row("jwt_clock_skew", "PASS", f"{skew:+.1f} s from the issuer's clock (allowed {allowed:.0f} s)")]
 
 
 def kernels_row() -> Row:
@@ -196,7 +234,7 @@ def diagnose(spec: str | None, *, strict: bool = False, check_pages: bool = Fals
     if (overrides := page_overrides_row(effective)) is not None:
         rows.append(overrides)
     rows += [settings_row(result, strict=strict) for result in settings_checks(effective)]
-    rows += [auth_extra_row(), lane_row(effective), kernels_row()]
+    rows += [*auth_rows(effective), lane_row(effective), kernels_row()]
     return target, rows
 
 

@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,58 @@ def test_check_pages_warns_when_the_allowlist_keeps_a_declared_header_from_pages
         "header x-remote-user (/team) never reaches the page: "
         "it is not on FLUXLIT_GATEWAY_FORWARD_CLIENT_HEADERS_TO_STREAMLIT; add it there"
     )
+
+
+def test_doctor_checks_the_configured_issuer_and_the_clock_against_it() -> None:
+    from tests.support.jwks_server import JWKSServer
+
+    with JWKSServer() as issuer:
+        result, report = doctor(env={"FLUXLIT_JWT_ISSUER": "https://issuer.test", "FLUXLIT_JWT_JWKS_URL": issuer.url})
+    assert result.returncode == 0, result.stdout
+    assert rows(report)["fluxlit_auth_extra"]["detail"].endswith("auth configured by FLUXLIT_JWT_ISSUER, FLUXLIT_JWT_JWKS_URL")
+    assert rows(report)["auth_issuer_reachable"] == {"name": "auth_issuer_reachable", "status": "PASS", "detail": f"{issuer.url} answered 200"}
+    assert rows(report)["jwt_clock_skew"]["status"] == "PASS"
+    result, report = doctor(env={"FLUXLIT_JWT_JWKS_URL": f"http://127.0.0.1:{free_port()}/jwks"})
+    assert result.returncode == 1 and "did not answer (ConnectError" in rows(report)["auth_issuer_reachable"]["detail"]
+
+
+def test_doctor_warns_when_this_clock_is_off_the_issuers() -> None:
+    import threading
+    from email.utils import formatdate
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Late(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response_only(200)
+            self.send_header("Date", formatdate(time.time() + 600, usegmt=True))
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Late)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _, report = doctor(env={"FLUXLIT_OIDC_ISSUER": f"http://127.0.0.1:{server.server_address[1]}"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    row = rows(report)["jwt_clock_skew"]
+    assert row["status"] == "WARN" and "this clock is -60" in row["detail"] and "FLUXLIT_JWT_LEEWAY_SECONDS" in row["detail"]
+
+
+def test_secrets_are_shown_as_a_redaction_marker_never_in_clear() -> None:
+    secrets = {
+        "FLUXLIT_OIDC_CLIENT_SECRET": "client-s3cret",
+        "FLUXLIT_OIDC_BFF_SECRET": "bff-s3cret-0123456789abcdef0123456789",
+        "FLUXLIT_JWT_HS256_SECRET": "hs-s3cret-0123456789abcdef0123456789",
+        "FLUXLIT_REDIS_URL": "redis://:redis-s3cret@127.0.0.1:6379/0",
+    }
+    result, payload = config_json(env=secrets)
+    for value in ("client-s3cret", "bff-s3cret", "hs-s3cret", "redis-s3cret"):
+        assert value not in result.stdout + result.stderr
+    settings = payload["settings"]
+    assert settings["oidc_client_secret"]["value"] == settings["jwt_hs256_secret"]["value"] == "***"
+    assert settings["redis_url"]["value"] == "redis://***@127.0.0.1:6379/0"
