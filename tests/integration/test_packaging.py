@@ -53,6 +53,12 @@ def test_wheel_ships_compiled_kernels_sources_and_entry_script(tmp_path: Path) -
     assert "fluxlit/_speedups/_request_id_c.pyx" in names
     assert "fluxlit/_entry/fluxlit_entry.py" in names
     assert implementation_from(wheel, tmp_path) == "compiled"
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    requires = {line.removeprefix("Requires-Dist: ").replace(" ", "") for line in metadata.splitlines() if line.startswith("Requires-Dist: ")}
+    for extra, needs in {"auth": ("pyjwt[crypto]", "authlib"), "redis": ("redis", "msgpack"), "otel": ("opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http")}.items():
+        assert f"Provides-Extra: {extra}" in metadata
+        for name in needs:
+            assert any(r.startswith(name) and r.endswith(f'extra=="{extra}"') for r in requires), (extra, name, sorted(requires))
 
 
 @pytest.mark.parametrize("env", [{"FLUXLIT_NO_EXTENSIONS": "1"}, {"CC": "/bin/false"}], ids=["opt-out", "no-compiler"])

@@ -109,3 +109,30 @@ def test_a_page_keeps_working_with_a_warning_when_redis_is_down() -> None:
     assert len(at.warning) == 1 and "Saved state is unavailable right now (Redis at redis://127.0.0.1:" in at.warning[0].value
     at.text_input(key="name").input("Cy").run()
     assert at.text_input(key="name").value == "Cy" and len(at.warning) == 0, "warned once per session"
+
+
+def test_typed_hydration_validates_the_stored_state_and_falls_back_to_defaults() -> None:
+    from pydantic import BaseModel
+
+    from fluxlit import FluxLit, SessionStore
+    from fluxlit.url_session import hydrate_url_session_typed
+
+    class Order(BaseModel):
+        name: str = "nobody"
+        cups: int = 0
+
+    store = InMemorySessionStore()
+    app = FluxLit(session_store=store)
+
+    @app.page("/")
+    def page(st, store: SessionStore) -> None:
+        order = hydrate_url_session_typed(st, store, Order)
+        st.write(f"{order.name}:{order.cups}")
+
+    store.set("a" * 43, {"name": "Ada", "cups": 2})
+    store.set("b" * 43, {"name": "Bo", "cups": "many"})
+    tc = FluxLitTestClient(app)
+    assert [m.value for m in tc.streamlit(query_params={"fluxlit_sid": "a" * 43}).markdown] == ["Ada:2"]
+    broken = tc.streamlit(query_params={"fluxlit_sid": "b" * 43})
+    assert [m.value for m in broken.markdown] == ["nobody:0"]
+    assert broken.warning[0].value == "The saved state of this page no longer fits it; starting from the defaults."
