@@ -341,3 +341,23 @@ def test_secrets_are_shown_as_a_redaction_marker_never_in_clear() -> None:
     settings = payload["settings"]
     assert settings["oidc_client_secret"]["value"] == settings["jwt_hs256_secret"]["value"] == "***"
     assert settings["redis_url"]["value"] == "redis://***@127.0.0.1:6379/0"
+
+
+@pytest.mark.parametrize("command", ["doctor", "run", "config"])
+def test_a_bad_kernel_choice_is_one_line_and_exit_2(command: str) -> None:
+    result = run_cli(command, cwd=DEMO, env={"FLUXLIT_PURE_PYTHON": "maybe"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        "fluxlit: FLUXLIT_PURE_PYTHON='maybe' is not a boolean; use 1/true/yes/on for the pure-Python kernels "
+        "or 0/false/no/off (or leave it unset) for the compiled ones"
+    ]
+
+
+def test_a_bad_kernel_choice_is_one_line_under_python_m_too() -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fluxlit", "doctor"], cwd=DEMO, env={**os.environ, "FLUXLIT_PURE_PYTHON": "maybe"}, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("fluxlit: FLUXLIT_PURE_PYTHON='maybe' is not a boolean")

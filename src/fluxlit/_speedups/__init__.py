@@ -8,6 +8,8 @@ once, at import time, for every kernel; type checkers and IDEs always see the pu
 import importlib
 import logging
 import os
+import sys
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
@@ -51,8 +53,22 @@ def _select() -> tuple[Literal["compiled", "pure"], dict[str, ModuleType]]:
         return "pure", {k: load_twin(k, "pure") for k in KERNELS}
 
 
-IMPLEMENTATION, _modules = _select()
-"""``"compiled"`` or ``"pure"``: which twin of every kernel is in use."""
+def _running_the_cli() -> bool:
+    """``fluxlit ...`` or ``python -m fluxlit ...``."""
+    argv = getattr(sys, "orig_argv", sys.argv)
+    script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return script == "fluxlit" or any(a == "-m" and b == "fluxlit" for a, b in zip(argv, argv[1:], strict=False))
+
+
+try:
+    IMPLEMENTATION, _modules = _select()
+    """``"compiled"`` or ``"pure"``: which twin of every kernel is in use."""
+except ValueError as exc:
+    if not _running_the_cli():
+        raise
+    # Kernels are chosen while the CLI is still being imported, before it can report errors itself.
+    sys.stderr.write(f"fluxlit: {exc}\n")
+    raise SystemExit(2) from None
 
 if TYPE_CHECKING:
     # Static tools see the readable twins' signatures; both twins share one surface.
