@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import aiohttp
 import typer
 
-from . import config_report, scaffold
+from . import __version__, config_report, scaffold
 from . import doctor as diagnostics
 from ._speedups import IMPLEMENTATION
 from .project_file import ProjectFileError, read_project_file
@@ -28,6 +28,19 @@ if TYPE_CHECKING:
     from .app import FluxLit
 
 cli = typer.Typer(help="FluxLit: a FastAPI API and a Streamlit UI behind one port.", no_args_is_help=True, add_completion=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"fluxlit {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the FluxLit version and exit")] = False,
+) -> None:
+    """FluxLit: a FastAPI API and a Streamlit UI behind one port."""
 
 
 class Loop(str, enum.Enum):
@@ -351,7 +364,14 @@ def new(name: Annotated[str, typer.Argument(help="Directory of the new project (
     except OSError as exc:
         raise fail(str(exc), 1) from None
     typer.echo("\n".join(f"created {file}" for file in written))
-    typer.echo(f"next: cd {path} && fluxlit doctor && python -m pytest && fluxlit run")
+    fluxlit, python = scaffold.commands_that_work()
+    typer.echo(f"next: cd {path} && {fluxlit} doctor && {python} -m pytest && {fluxlit} run")
+
+
+@cli.command()
+def version() -> None:
+    """Versions of FluxLit and what it runs on, the lane and the kernel twin in use."""
+    typer.echo(diagnostics.version_report(_settings().gateway_lane))
 
 
 def main() -> None:

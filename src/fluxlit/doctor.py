@@ -45,6 +45,17 @@ def _version(distribution: str) -> str | None:
         return None
 
 
+def version_report(lane: str) -> str:
+    """``fluxlit version``: one ``name version`` line per component, then the lane and the kernel twin."""
+    import platform
+
+    from ._speedups import IMPLEMENTATION
+
+    lines = [f"fluxlit {_version('fluxlit') or 'not installed'}", f"python {platform.python_version()}"]
+    lines += [f"{name} {_version(name) or 'not installed'}" for name in ("uvloop", "httptools", "streamlit", "fastapi")]
+    return "\n".join([*lines, f"lane {lane}", f"kernels {IMPLEMENTATION}"])
+
+
 def dependencies_row() -> Row:
     """The core runtime packages are installed and new enough."""
     found, problems = [], []

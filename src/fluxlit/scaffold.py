@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+import sys
 from pathlib import Path
 
 from . import __version__
@@ -168,7 +170,31 @@ fluxlit build               # write a Dockerfile and .dockerignore
 ```
 
 `fluxlit.toml` holds project settings; `FLUXLIT_*` environment variables override them.
+The commands assume the Python environment FluxLit is installed in is active
+(`source .venv/bin/activate`); otherwise call them by path, as `fluxlit new` printed.
 """
+
+
+GITIGNORE = """\
+# Local environments, caches and runtime files; never commit them.
+.venv/
+venv/
+__pycache__/
+*.pyc
+.pytest_cache/
+.fluxlit.pid
+.env
+.env.*
+"""
+
+
+def commands_that_work() -> tuple[str, str]:
+    """How to call ``fluxlit`` and ``python`` from a new shell: bare names when ``PATH`` finds these
+    (an activated venv), else the absolute paths of the ones running now."""
+    fluxlit = Path(sys.executable).with_name("fluxlit")
+    found = shutil.which("fluxlit")
+    bare = found is not None and Path(found).resolve() == fluxlit.resolve()
+    return ("fluxlit", "python") if bare else (str(fluxlit), sys.executable)
 
 
 def new_project(path: Path) -> list[Path]:
@@ -185,6 +211,7 @@ def new_project(path: Path) -> list[Path]:
         path / "tests" / "__init__.py": "",
         path / "tests" / "test_app.py": TEST_APP_PY,
         path / "README.md": README_MD.format(title=title),
+        path / ".gitignore": GITIGNORE,
     }
     for file, text in files.items():
         file.parent.mkdir(parents=True, exist_ok=True)

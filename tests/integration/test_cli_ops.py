@@ -1,5 +1,6 @@
 """Operator flags on run/dev/workbench, the pid file and `fluxlit shutdown`, against real processes."""
 
+import os
 import re
 import shutil
 import sys
@@ -198,3 +199,15 @@ def test_unwritable_pidfile_is_a_warning_and_the_server_still_serves() -> None:
         assert httpx.get(gateway.url + "/api/hello").json() == {"hello": "world"}
     finally:
         gateway.proc.stop()
+
+
+def test_version_flag_and_version_command_report_what_runs() -> None:
+    from fluxlit import __version__
+
+    short = run_cli("--version", cwd=DEMO)
+    assert (short.returncode, short.stdout) == (0, f"fluxlit {__version__}\n")
+    report = run_cli("version", cwd=DEMO, env={"FLUXLIT_GATEWAY_LANE": "asgi"})
+    lines = dict(line.split(" ", 1) for line in report.stdout.splitlines())
+    assert report.returncode == 0 and list(lines) == ["fluxlit", "python", "uvloop", "httptools", "streamlit", "fastapi", "lane", "kernels"]
+    assert lines["fluxlit"] == __version__ and lines["lane"] == "asgi"
+    assert lines["kernels"] == ("pure" if os.environ.get("FLUXLIT_PURE_PYTHON") == "1" else "compiled")

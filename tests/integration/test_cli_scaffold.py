@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, start_gateway
-from tests.support.processes import free_port, run_cli
+from tests.support.processes import BIN, free_port, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +113,16 @@ def test_new_rejects_a_name_that_is_not_a_directory_name(tmp_path: Path) -> None
     result = run_cli("new", "my app!", cwd=tmp_path)
     assert result.returncode == 1 and "must be letters, digits" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_new_project_ignores_local_files_and_names_commands_that_work_from_a_new_shell(tmp_path: Path) -> None:
+    outside_venv = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).resolve() != BIN.resolve())
+    result = run_cli("new", "plain", cwd=tmp_path, env={"PATH": outside_venv})
+    assert result.returncode == 0, result.stderr
+    ignored = (tmp_path / "plain" / ".gitignore").read_text().splitlines()
+    assert {".venv/", "__pycache__/", ".pytest_cache/", ".fluxlit.pid", ".env"} <= set(ignored)
+    hint = result.stdout.splitlines()[-1]
+    fluxlit = re.escape(str(BIN / "fluxlit"))
+    assert re.fullmatch(rf"next: cd plain && {fluxlit} doctor && {re.escape(str(BIN))}/python[0-9.]* -m pytest && {fluxlit} run", hint), hint
+    activated = run_cli("new", "activated", cwd=tmp_path, env={"PATH": os.pathsep.join([str(BIN), outside_venv])})
+    assert activated.stdout.splitlines()[-1] == "next: cd activated && fluxlit doctor && python -m pytest && fluxlit run"
