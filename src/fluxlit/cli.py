@@ -332,7 +332,12 @@ def config(
         project_file = read_project_file().path
     except ProjectFileError as exc:
         raise fail(str(exc), 2) from None
-    payload = config_report.config_payload(str(_target(target)), project_file, settings)
+    resolved = _target(target)
+    try:
+        app_settings, app_error = load_app(resolved).settings, None
+    except (TargetError, SettingsError) as exc:
+        app_settings, app_error = None, str(exc)
+    payload = config_report.config_payload(str(resolved), project_file, settings, app_settings, app_error)
     typer.echo(json.dumps(payload, indent=2) if as_json else config_report.render_config(payload))
     levels = {warning["level"] for warning in payload["warnings"]}
     if "error" in levels or (strict and levels):

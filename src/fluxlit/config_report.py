@@ -215,22 +215,25 @@ def settings_findings(settings: FluxlitSettings) -> list[Finding]:
     return [finding for result in settings_checks(settings) for finding in result.findings]
 
 
-def effective_settings(settings: FluxlitSettings, cwd: Path | None = None) -> dict[str, dict[str, Any]]:
-    """``{name: {value, source}}`` with secrets redacted."""
-    origin: dict[str, Source] = sources(settings, cwd)
+def effective_settings(settings: FluxlitSettings, cwd: Path | None = None, *, from_app: frozenset[str] = frozenset()) -> dict[str, dict[str, Any]]:
+    """``{name: {value, source}}`` with secrets redacted; ``from_app`` names values the app set in code."""
+    origin: dict[str, Source] = {**sources(settings, cwd), **dict.fromkeys(from_app, "app")}
     if origin["public_base_url"] == "default" and settings.public_base_url:
         origin["public_base_url"] = "env"  # the plain PUBLIC_BASE_URL fallback
     values = settings.redacted()
     return {name: {"value": values[name], "source": origin[name]} for name in values}
 
 
-def config_payload(target: str, project_file: Path | None, settings: FluxlitSettings) -> dict[str, Any]:
-    """What ``fluxlit config --json`` prints."""
+def config_payload(target: str, project_file: Path | None, settings: FluxlitSettings, app_settings: FluxlitSettings | None = None, app_error: str | None = None) -> dict[str, Any]:
+    """What ``fluxlit config --json`` prints: the app's effective settings when it imports, else the environment's."""
+    effective = app_settings or settings
+    from_app = frozenset(n for n in type(effective).model_fields if app_settings is not None and getattr(app_settings, n) != getattr(settings, n, None))
     return {
         "target": target,
+        "app": {"imported": True} if app_settings is not None else {"imported": False, "error": app_error},
         "project_file": str(project_file) if project_file else None,
-        "settings": effective_settings(settings),
-        "warnings": [asdict(f) for f in settings_findings(settings)],
+        "settings": effective_settings(effective, from_app=from_app),
+        "warnings": [asdict(f) for f in settings_findings(effective)],
     }
 
 
@@ -247,7 +250,8 @@ def render_config(payload: dict[str, Any]) -> str:
     rows = [(name, _shown(entry["value"]), entry["source"]) for name, entry in payload["settings"].items()]
     width = max(len(name) for name, _, _ in rows)
     value_width = min(48, max(len(value) for _, value, _ in rows))
-    lines = [f"target:       {payload['target']}", f"project file: {payload['project_file'] or 'none'}", ""]
+    app = "imported (values it sets in code show source app)" if payload["app"]["imported"] else f"not imported ({payload['app']['error']}); showing the environment's settings"
+    lines = [f"target:       {payload['target']}", f"app:          {app}", f"project file: {payload['project_file'] or 'none'}", ""]
     lines += [f"{'setting':<{width}}  {'value':<{value_width}}  source"]
     lines += [f"{name:<{width}}  {value:<{value_width}}  {source}" for name, value, source in rows]
     lines.append("")

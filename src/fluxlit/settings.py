@@ -20,7 +20,7 @@ from .project_file import ProjectFileError, read_project_file
 
 ENV_PREFIX = "FLUXLIT_"
 MiB = 1024 * 1024
-Source = Literal["env", "project file", "default"]
+Source = Literal["env", "project file", "default", "app"]
 
 FORWARDING_HEADERS = frozenset({"host", "forwarded", "x-real-ip", "x-request-id", "x-scheme"})
 

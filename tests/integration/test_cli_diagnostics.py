@@ -206,7 +206,7 @@ def test_config_json_gives_each_setting_its_value_and_source(tmp_path: Path) -> 
     (tmp_path / "fluxlit.toml").write_text('target = "app:app"\ngateway_port = 9000\nroot_path = "/apps/demo"\ntrust_proxy = true\n')
     result, payload = config_json(cwd=tmp_path, env={"FLUXLIT_GATEWAY_PORT": "9123"})
     assert result.returncode == 0, result.stderr
-    assert set(payload) == {"target", "project_file", "settings", "warnings"}
+    assert set(payload) == {"target", "app", "project_file", "settings", "warnings"}
     assert payload["target"] == "app:app" and payload["project_file"] == str(tmp_path / "fluxlit.toml")
     settings = payload["settings"]
     assert settings["gateway_port"] == {"value": 9123, "source": "env"}
@@ -361,3 +361,19 @@ def test_a_bad_kernel_choice_is_one_line_under_python_m_too() -> None:
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("fluxlit: FLUXLIT_PURE_PYTHON='maybe' is not a boolean")
+
+
+def test_config_shows_the_values_the_app_sets_in_code() -> None:
+    result, payload = config_json()
+    assert result.returncode == 0, result.stderr
+    assert payload["app"] == {"imported": True}
+    assert payload["settings"]["title"] == {"value": "FluxLit demo", "source": "app"}
+    text = run_cli("config", cwd=DEMO).stdout
+    assert re.search(r"^title\s+FluxLit demo\s+app$", text, re.MULTILINE), text
+
+
+def test_config_of_a_target_that_does_not_import_shows_the_environment_and_says_why() -> None:
+    result, payload = config_json("nosuch_module:app", env={"FLUXLIT_TITLE": "From env"})
+    assert result.returncode == 0, result.stderr
+    assert payload["app"]["imported"] is False and "nosuch_module" in payload["app"]["error"]
+    assert payload["settings"]["title"] == {"value": "From env", "source": "env"}
