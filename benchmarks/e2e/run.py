@@ -669,6 +669,14 @@ class Report:
             parts += ["### Errors", "\n".join(f"- {e}" for e in self.errors)]
         return "\n\n".join(parts) + "\n"
 
+    def verdict(self, *, floors: bool) -> str:
+        """One closing line: PASS or FAIL (and why), and how many targets were met."""
+        met = sum(g.met is True for g in self.goals)
+        problems = self.problems(floors=floors)
+        checked = "no workload errored" + (", no ratio below its gross-regression floor" if floors else "")
+        outcome = f"FAIL: {'; '.join(problems)}" if problems else f"PASS: {checked}"
+        return f"verdict: {outcome} ({met} of {len(self.goals)} targets met)"
+
     def problems(self, *, floors: bool) -> list[str]:
         """Workload errors, plus (with ``floors``) the ratios below FLOORS."""
         problems = list(self.errors)
@@ -728,6 +736,7 @@ def main() -> None:
     (args.out / "results.md").write_text(report.markdown())
     print(report.markdown())
     print(f"benchmark took {time.monotonic() - started:.0f} s", file=sys.stderr)
+    print(report.verdict(floors=args.check))
     if problems := report.problems(floors=args.check):
         sys.exit("benchmark failed:\n  " + "\n  ".join(problems))
 
