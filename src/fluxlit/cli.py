@@ -158,7 +158,7 @@ def _announce(settings: FluxlitSettings, *, workbench: bool) -> None:
     base = f"http://{loopback_host(settings.gateway_host)}:{settings.gateway_port}{settings.root_path}"
     api = base + settings.api_mount_path
     if not workbench:
-        typer.echo(f"FluxLit on {base}/  (API {api}/docs; {settings.gateway_lane} lane, {IMPLEMENTATION} kernels)", err=True)
+        typer.echo(f"FluxLit starting on {base}/ ({settings.gateway_lane} lane, {IMPLEMENTATION} kernels); a ready line follows once Streamlit answers", err=True)
         return
     prefix = f"root path {settings.root_path}" if settings.root_path else "no root path (set FLUXLIT_ROOT_PATH if the proxy keeps a prefix)"
     lines = [

@@ -5,12 +5,13 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.conftest import DEMO, Gateway, start_gateway
+from tests.conftest import DEMO, Gateway, running_gateway, start_gateway
 from tests.support.processes import BIN, Proc, free_port, run_cli
 
 pytestmark = pytest.mark.integration
@@ -187,3 +188,14 @@ def test_dev_full_reload_restarts_streamlit_too(tmp_path) -> None:
         assert after and not after & before, "full-scope reload kept the old Streamlit child"
     finally:
         assert proc.stop(signal.SIGTERM, timeout=30) == 0, proc.output()
+
+
+def test_startup_prints_one_ready_line_with_the_public_url_after_streamlit_answers(tmp_path: Path) -> None:
+    with running_gateway(DEMO, "--pidfile", str(tmp_path / "p.pid")) as gateway:
+        output = gateway.proc.output()
+    lines = output.splitlines()
+    ready = [line for line in lines if "fluxlit.runtime: ready: " in line]
+    assert ready == [f"INFO     fluxlit.runtime: ready: {gateway.url}/ (API docs {gateway.url}/api/docs)"], output
+    child = next(i for i, line in enumerate(lines) if "started the Streamlit child" in line)
+    assert child < lines.index(ready[0]), "ready comes after the child answered"
+    assert "Uvicorn server started" not in output and "server started on" not in output, "the child's own banner is silenced"

@@ -3,15 +3,20 @@
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.types import Receive, Send
 
 from ..gateway import Gateway
+from .address import loopback_host, uvicorn_bind
 from .server import refuse_multiple_workers
 from .sidecar import StreamlitSidecar
 from .supervisor import StreamlitSupervisor
 from .target import Target
+
+if TYPE_CHECKING:
+    from ..settings import FluxlitSettings
 
 log = logging.getLogger("fluxlit.runtime")
 
@@ -41,7 +46,18 @@ async def running(gateway: Gateway, api: FastAPI, target: Callable[[], Target]) 
         await stack.enter_async_context(api.router.lifespan_context(api))
         if gateway.debug is not None:
             gateway.debug.announce()
+        log.info("ready: %s", public_address(settings))
         yield
+
+
+def public_address(settings: "FluxlitSettings") -> str:
+    """The URL to open, and the API docs', for the ready line."""
+    if settings.public_base_url:
+        base = settings.public_base_url
+    else:
+        host, port = uvicorn_bind() or (settings.gateway_host, settings.gateway_port)
+        base = f"http://{loopback_host(host)}:{port}{settings.root_path}"
+    return f"{base}/ (API docs {base}{settings.api_mount_path}/docs)"
 
 
 async def serve_lifespan(gateway: Gateway, api: FastAPI, target: Callable[[], Target], receive: Receive, send: Send) -> None:

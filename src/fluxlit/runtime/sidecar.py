@@ -58,6 +58,7 @@ class StreamlitSidecar:
     internal_api_base: str
     root_path: str = ""
     api_mount_path: str = "/api"
+    log_level: str = "info"
     extra_args: tuple[str, ...] = ()
     stop_step_timeout_s: float = 5.0
     port: int = 0
@@ -73,6 +74,7 @@ class StreamlitSidecar:
             app_dir=target.app_dir,
             api_prefix=settings.api_prefix,
             api_mount_path=settings.api_mount_path,
+            log_level=settings.log_level,
             internal_api_base=internal_api_base(settings),
             root_path=settings.root_path,
             extra_args=extra_args,
@@ -95,6 +97,9 @@ class StreamlitSidecar:
             "--browser.gatherUsageStats=false",
             "--global.developmentMode=false",
             "--client.toolbarMode=minimal",
+            # Streamlit's own "server started on 127.0.0.1:<port>" reads like a second public server;
+            # FluxLit announces the child itself. Its info lines come back with --log-level debug.
+            f"--logger.level={'info' if self.log_level in ('debug', 'trace') else 'warning'}",
         ]  # fmt: skip
         if self.root_path:
             args.append(f"--server.baseUrlPath={self.root_path.strip('/')}")
@@ -127,7 +132,7 @@ class StreamlitSidecar:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        log.info("started Streamlit (pid %d) on %s", self.process.pid, self.url)
+        log.info("started the Streamlit child (pid %d) on the internal address %s; browsers use the gateway", self.process.pid, self.url)
 
     def exit_code(self) -> int | None:
         """The child's exit code once it has exited, else ``None``."""
