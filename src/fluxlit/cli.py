@@ -27,7 +27,8 @@ from .settings import FluxlitSettings, SettingsError, load_settings
 if TYPE_CHECKING:
     from .app import FluxLit
 
-cli = typer.Typer(help="FluxLit: a FastAPI API and a Streamlit UI behind one port.", no_args_is_help=True, add_completion=False)
+# Plain help: rich panels cut long defaults at 80 columns and tag every option with its type.
+cli = typer.Typer(help="FluxLit: a FastAPI API and a Streamlit UI behind one port.", no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 
 def _print_version(value: bool) -> None:

@@ -211,3 +211,13 @@ def test_version_flag_and_version_command_report_what_runs() -> None:
     assert report.returncode == 0 and list(lines) == ["fluxlit", "python", "uvloop", "httptools", "streamlit", "fastapi", "lane", "kernels"]
     assert lines["fluxlit"] == __version__ and lines["lane"] == "asgi"
     assert lines["kernels"] == ("pure" if os.environ.get("FLUXLIT_PURE_PYTHON") == "1" else "compiled")
+
+
+@pytest.mark.parametrize("command", ["run", "dev", "workbench", "doctor", "config", "build", "shutdown", "new", "version"])
+def test_help_fits_80_columns_and_cuts_nothing(command: str) -> None:
+    result = run_cli(command, "--help", cwd=DEMO, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Usage: fluxlit {command}")
+    assert max(len(line) for line in lines) <= 80 and "…" not in result.stdout, result.stdout
+    assert "<bool>" not in result.stdout
