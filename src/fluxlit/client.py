@@ -1,6 +1,7 @@
 """ApiClient: call the app's own API from a page, with paths relative to the API mount."""
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -85,12 +86,15 @@ class ApiClient:
             if name not in present and (name != "x-request-id" or self.forward_request_id):
                 headers[name] = value
         url = self.url(path)
-        if self.traced:
-            from .tracing import client_span
+        with self._span(method, url, headers):
+            return self._http.request(method, url, headers=headers, **kwargs)
 
-            with client_span(method, url, headers):
-                return self._http.request(method, url, headers=headers, **kwargs)
-        return self._http.request(method, url, headers=headers, **kwargs)
+    def _span(self, method: str, url: str, headers: dict[str, str]) -> AbstractContextManager[None]:
+        if not self.traced:
+            return nullcontext()
+        from .tracing import client_span  # OpenTelemetry is imported only when tracing is on
+
+        return client_span(method, url, headers)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         """``GET`` an API path."""

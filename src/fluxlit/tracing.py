@@ -6,6 +6,7 @@ the app's own, or, when it configured none, an SDK provider with the OTLP/HTTP e
 the standard ``OTEL_EXPORTER_OTLP_*`` variables.
 """
 
+import functools
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ def require_otel() -> None:
         raise SettingsError("FLUXLIT_OTEL_TRACING=1 needs the otel extra: pip install 'fluxlit[otel]'")
 
 
+@functools.cache
 def ensure_tracer_provider() -> None:
     """Install an SDK provider with the OTLP/HTTP exporter unless the app set a provider of its own."""
     require_otel()

@@ -4,6 +4,7 @@ A Streamlit session lives in one process and dies with its WebSocket; the URL su
 a new tab and a request that lands on another replica. With a shared store (Redis) the state does too.
 """
 
+import functools
 import logging
 import secrets
 import threading
@@ -89,6 +90,12 @@ class InMemorySessionStore:
         return len(self._entries)
 
 
+@functools.cache
+def default_query_param() -> str:
+    """``FLUXLIT_URL_SESSION_QUERY_PARAM``, read once: the helpers run on every script run."""
+    return load_settings().url_session_query_param
+
+
 def new_session_id() -> str:
     """A fresh unguessable id (32 random bytes, URL-safe)."""
     return secrets.token_urlsafe(32)
@@ -104,7 +111,7 @@ def ensure_url_session(
 ) -> str:
     """This browser session's id: the URL's (or the one this session already had), else a new one
     stored with ``initial`` and put into the URL."""
-    name = param or load_settings().url_session_query_param
+    name = param or default_query_param()
     sid = st.query_params.get(name) or st.session_state.get(SID_STATE_KEY)
     if not sid or not _valid_id(sid):
         sid = new_session_id()

@@ -3,8 +3,6 @@
 import logging
 from collections.abc import Awaitable, Callable
 
-from typing import TYPE_CHECKING
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .._speedups import request_id_for, target_problem
@@ -23,9 +21,6 @@ from .trust import forwarded_scope
 from .upstream import Upstream
 from .ws_relay import relay_websocket
 
-if TYPE_CHECKING:
-    from ..tracing import GatewayTracer
-
 log = logging.getLogger("fluxlit.gateway")
 
 ROUTE_CACHE_SIZE = 4096
@@ -37,12 +32,6 @@ DISPATCH_CLASS = {Dispatch.API: "api", Dispatch.STREAMLIT: "streamlit", Dispatch
 
 
 """Bounded destination class of each route, for logs, metrics and the debug ring."""
-
-
-def _gateway_tracer() -> "GatewayTracer":
-    from ..tracing import GatewayTracer
-
-    return GatewayTracer()
 
 
 def incoming_request_id(headers: list[tuple[bytes, bytes]]) -> bytes | None:
@@ -80,7 +69,11 @@ class Gateway:
         self._ops = self._ops_endpoints()
         access = settings.enable_gateway_access_log or settings.debug
         api_requests = settings.enable_request_logging or settings.debug
-        tracer = _gateway_tracer() if settings.otel_tracing else None
+        tracer = None
+        if settings.otel_tracing:
+            from ..tracing import GatewayTracer  # OpenTelemetry is imported only when asked for
+
+            tracer = GatewayTracer()
         self.observer: Observer | None = (
             Observer(
                 access=access,

@@ -57,10 +57,9 @@ def query_values(st: Any, model: type[BaseModel]) -> dict[str, Any]:
 
 def is_sequence(annotation: Any) -> bool:
     """A list-like annotation (optionally ``| None``), read from repeated query keys."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)] if typing.get_origin(annotation) is not None else []
-    origin = typing.get_origin(annotation)
-    if origin in SEQUENCES:
+    if typing.get_origin(annotation) in SEQUENCES:
         return True
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
     return len(args) == 1 and typing.get_origin(args[0]) in SEQUENCES
 
 

@@ -64,12 +64,16 @@ class PageRequest:
         reaches_pages: Callable[[str], bool] = lambda name: True,
     ) -> "PageRequest":
         """This run's request: the context's, else ``headers``/``cookies`` (a test's), else ``st.context``'s."""
-        supplied = context_headers() if context_headers() is not None else headers
+        supplied = context_headers()
+        if supplied is None:
+            supplied = headers
         if supplied is not None:
             found = {k.lower(): v for k, v in supplied.items() if reaches_pages(k.lower())}
         else:
             found = {k.lower(): v for k, v in _streamlit_context(st, "headers").items()}
-        jar = context_cookies() if context_cookies() is not None else cookies
+        jar = context_cookies()
+        if jar is None:
+            jar = cookies
         return cls(found, dict(jar) if jar is not None else dict(_streamlit_context(st, "cookies")))
 
     @property

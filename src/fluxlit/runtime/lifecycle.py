@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Send
 
 from ..gateway import Gateway
+from ..urls import FluxLitPublicUrls
 from .address import loopback_host, uvicorn_bind
 from .server import refuse_multiple_workers
 from .sidecar import StreamlitSidecar
@@ -52,12 +53,9 @@ async def running(gateway: Gateway, api: FastAPI, target: Callable[[], Target]) 
 
 def public_address(settings: "FluxlitSettings") -> str:
     """The URL to open, and the API docs', for the ready line."""
-    if settings.public_base_url:
-        base = settings.public_base_url
-    else:
-        host, port = uvicorn_bind() or (settings.gateway_host, settings.gateway_port)
-        base = f"http://{loopback_host(host)}:{port}{settings.root_path}"
-    return f"{base}/ (API docs {base}{settings.api_mount_path}/docs)"
+    bound = uvicorn_bind()
+    urls = FluxLitPublicUrls.from_settings(settings, origin=f"http://{loopback_host(bound[0])}:{bound[1]}" if bound else None)
+    return f"{urls.app_base}/ (API docs {urls.docs_url})"
 
 
 async def serve_lifespan(gateway: Gateway, api: FastAPI, target: Callable[[], Target], receive: Receive, send: Send) -> None:
