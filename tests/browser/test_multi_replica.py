@@ -26,14 +26,14 @@ STREAM_LINE = '"WEBSOCKET /_stcore/stream"'
 
 
 @contextlib.contextmanager
-def deployment(tmp_path: Path, redis_url: str | None) -> Iterator[tuple[Edge, dict[str, Gateway]]]:
+def deployment(tmp_path: Path, redis_url: str | None, lane: str) -> Iterator[tuple[Edge, dict[str, Gateway]]]:
     """Replicas a and b of the example, and the example's nginx config in front of them."""
     shared = {"FLUXLIT_ENABLE_GATEWAY_ACCESS_LOG": "1", "FLUXLIT_TRUST_PROXY": "1"}
     if redis_url:
         shared["FLUXLIT_REDIS_URL"] = redis_url
     with (
-        running_gateway(EXAMPLE, "--pidfile", str(tmp_path / "a.pid"), env={**shared, "REPLICA_NAME": "a"}) as a,
-        running_gateway(EXAMPLE, "--pidfile", str(tmp_path / "b.pid"), env={**shared, "REPLICA_NAME": "b"}) as b,
+        running_gateway(EXAMPLE, "--pidfile", str(tmp_path / "a.pid"), env={**shared, "REPLICA_NAME": "a"}, lane=lane) as a,
+        running_gateway(EXAMPLE, "--pidfile", str(tmp_path / "b.pid"), env={**shared, "REPLICA_NAME": "b"}, lane=lane) as b,
     ):
         port = free_port()
         site = (EXAMPLE / "nginx.conf").read_text()
@@ -79,8 +79,8 @@ def wait_for_stored(client: redis.Redis, expected: str) -> None:
         time.sleep(0.1)
 
 
-def test_state_follows_the_url_across_replicas_and_survives_a_stopped_replica(browser, tmp_path: Path) -> None:
-    with redis_server(tmp_path / "redis") as redis_url, deployment(tmp_path, redis_url) as (edge, replicas):
+def test_state_follows_the_url_across_replicas_and_survives_a_stopped_replica(browser, tmp_path: Path, lane: str) -> None:
+    with redis_server(tmp_path / "redis") as redis_url, deployment(tmp_path, redis_url, lane) as (edge, replicas):
         store = redis.Redis.from_url(redis_url)
         page = browser.new_page()
         try:
@@ -113,18 +113,18 @@ def test_state_follows_the_url_across_replicas_and_survives_a_stopped_replica(br
             assert stream_lines(replicas[second]) >= 1, "the second session ran on the other replica"
             ARTIFACTS.mkdir(exist_ok=True)
             lines = [f"replica {name}: {line}" for name, gateway in replicas.items() for line in gateway.proc.output().splitlines() if STREAM_LINE in line or "fluxlit_sid" in line]
-            (ARTIFACTS / "multi-replica-access.log").write_text("\n".join(lines) + "\n")
+            (ARTIFACTS / f"multi-replica-access-{lane}.log").write_text("\n".join(lines) + "\n")
             for gateway in replicas.values():
                 assert sid not in gateway.proc.output(), "the session id is redacted in access logs"
             assert any("fluxlit_sid=***" in line for line in lines)
-            page.screenshot(path=str(ARTIFACTS / "multi-replica-after-failover.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / f"multi-replica-after-failover-{lane}.png"), full_page=True)
         finally:
             page.close()
             store.close()
 
 
-def test_with_memory_stores_the_other_replica_starts_empty(browser, tmp_path: Path) -> None:
-    with deployment(tmp_path, None) as (edge, _):
+def test_with_memory_stores_the_other_replica_starts_empty(browser, tmp_path: Path, lane: str) -> None:
+    with deployment(tmp_path, None, lane) as (edge, _):
         page = browser.new_page()
         try:
             page.goto(edge.url + "/")

@@ -22,7 +22,7 @@ def provider() -> Iterator[OIDCProvider]:
 
 
 @pytest.fixture(scope="module")
-def oidc_gateway(provider: OIDCProvider) -> Iterator[Gateway]:
+def oidc_gateway(provider: OIDCProvider, lane: str) -> Iterator[Gateway]:
     """The example app, told its own public URL so the redirect URI it sends is the one registered."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -35,10 +35,10 @@ def oidc_gateway(provider: OIDCProvider) -> Iterator[Gateway]:
         "FLUXLIT_PUBLIC_BASE_URL": url,
         "FLUXLIT_ENABLE_GATEWAY_ACCESS_LOG": "1",
     }
-    proc = fluxlit("run", "--port", str(port), cwd=EXAMPLE, env=env)
+    proc = fluxlit("run", "--port", str(port), "--lane", lane, cwd=EXAMPLE, env=env)
     try:
         proc.wait_http(url + "/api/readyz", timeout=90)
-        yield Gateway(proc, port)
+        yield Gateway(proc, port, lane)
     finally:
         proc.stop()
 

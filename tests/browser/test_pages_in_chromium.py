@@ -36,13 +36,13 @@ def identity_site(gateway_port: int, listen_port: int, htpasswd: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def overridden_gateway() -> Iterator[Gateway]:
+def overridden_gateway(lane: str) -> Iterator[Gateway]:
     env = {
         "FLUXLIT_ROOT_PATH": PREFIX,
         "FLUXLIT_TRUST_PROXY": "1",
         "FLUXLIT_TEST_PAGE_OVERRIDES": json.dumps({"app.fetch_roster": "test_app.fake_roster"}),
     }
-    with running_gateway(env=env, ready=PREFIX + "/api/readyz") as gateway:
+    with running_gateway(env=env, ready=PREFIX + "/api/readyz", lane=lane) as gateway:
         yield gateway
 
 
@@ -72,7 +72,7 @@ def test_the_proxy_user_reaches_the_page_and_the_query_model_round_trips(browser
         page.get_by_text("1 of 2 members").wait_for(timeout=30_000)
         page.wait_for_function("document.title === 'Team data · FluxLit demo'", timeout=30_000)
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "pages-team-nginx.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / f"pages-team-nginx-{overridden_gateway.lane}.png"), full_page=True)
 
         page.get_by_test_id("stSelectbox").click()
         page.get_by_role("option", name="design").click()

@@ -3,6 +3,8 @@ gateway request in each lane, parented on the caller's traceparent, and the page
 
 import httpx
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
 from fluxlit import FluxLit, FluxlitSettings
 from tests.conftest import running_gateway
@@ -42,4 +44,8 @@ def test_gateway_spans_continue_the_callers_trace_in_each_lane_and_pages_api_cal
 
 def test_tracing_off_builds_no_observer_so_requests_pay_nothing() -> None:
     assert FluxLit(settings=FluxlitSettings()).gateway.observer is None
+    # A provider without exporters, so this process never sends spans anywhere (FluxLit would otherwise
+    # install the OTLP one, and FastAPI would trace every later in-process test to localhost:4318).
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        trace.set_tracer_provider(TracerProvider())
     assert FluxLit(settings=FluxlitSettings(otel_tracing=True)).gateway.observer.tracer is not None

@@ -44,9 +44,9 @@ def test_dependencies_are_cached_per_run_nested_async_and_torn_down_after_the_pa
 
 
 @pytest.mark.parametrize("debug", [True, False], ids=["debug", "no-debug"])
-def test_a_real_childs_page_calls_carry_the_trace_context_and_in_debug_mode_the_request_id(debug: bool) -> None:
+def test_a_real_childs_page_calls_carry_the_trace_context_and_in_debug_mode_the_request_id(debug: bool, lane: str) -> None:
     trace = {"x-request-id": "page-run-1", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "tracestate": "k=v"}
-    with running_gateway(APPS, "pages_app:app", env={"FLUXLIT_DEBUG": "1" if debug else "0"}) as gateway:
+    with running_gateway(APPS, "pages_app:app", env={"FLUXLIT_DEBUG": "1" if debug else "0"}, lane=lane) as gateway:
         run = run_streamlit_script(gateway.ws_url + "/_stcore/stream", headers=trace)
     seen = next(text for text in run.texts if "seen x-request-id=" in text)
     assert f"traceparent={trace['traceparent']} tracestate=k=v" in seen
