@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEBIAN_PACKAGES := chromium nginx-light caddy redis-server wrk
 PORT ?= 8000
 
-.PHONY: run test lint test-compiled test-pure system install bench bench-ci fuzz fuzz-ci soak soak-ci clean
+.PHONY: run test lint test-compiled test-pure system install wheel wheel-check docs bench bench-ci fuzz fuzz-ci soak soak-ci clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ system:
 run: install
 	cd examples/demo && ../../$(BIN)/fluxlit run app:app --port $(PORT) --loop uvloop
 
-test: system install lint test-compiled test-pure fuzz-ci soak-ci bench-ci
+test: system install lint test-compiled test-pure wheel-check docs fuzz-ci soak-ci bench-ci
 
 # Pyflakes-level checks only (unused names, undefined names, syntax): cheap and never style noise.
 lint: install
@@ -41,6 +41,22 @@ test-compiled: install
 
 test-pure: install
 	FLUXLIT_PURE_PYTHON=1 $(BIN)/python -m pytest
+
+# The sdist, a wheel built from it for this Python (stripped kernels), repaired by auditwheel to a manylinux tag: dist/.
+wheel: install
+	rm -rf dist build/sdist-wheel
+	$(BIN)/python -m build --no-isolation --outdir build/sdist-wheel .
+	mkdir -p dist
+	cp build/sdist-wheel/fluxlit-*.tar.gz dist/
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/auditwheel repair --plat auto --wheel-dir dist build/sdist-wheel/fluxlit-*.whl
+
+# That wheel in a fresh venv: its smoke tests compiled (asserting the compiled kernels) and with FLUXLIT_PURE_PYTHON=1.
+wheel-check: wheel
+	$(BIN)/python release/check_wheel.py dist
+
+# The documentation site (mkdocs-material); --strict fails on any broken link or warning.
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir build/site
 
 # Kernel micro-benchmarks (asv, compiled vs pure) and the end-to-end benchmark (fast lane, ASGI lane, pure twins, direct, nginx, plain uvicorn).
 bench: system install
@@ -71,4 +87,4 @@ soak-ci: install
 	$(BIN)/python benchmarks/soak/run.py --seconds 60 --check --max-slope 2 --out soak-results
 
 clean:
-	rm -rf $(VENV) build src/fluxlit/_speedups/*.c src/fluxlit/_speedups/*.so
+	rm -rf $(VENV) build dist src/fluxlit/_speedups/*.c src/fluxlit/_speedups/*.so

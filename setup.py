@@ -9,8 +9,23 @@ from setuptools.command.build_ext import build_ext
 KERNELS = ["request_id", "body_limit", "ws_frames", "headers"]
 
 
+def _enabled(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _release_flags() -> dict[str, list[str]]:
+    """Kernels ship without debug info or a symbol table; FLUXLIT_DEBUG_KERNELS=1 keeps both (gdb, perf)."""
+    if _enabled("FLUXLIT_DEBUG_KERNELS") or sys.platform == "win32":  # MSVC keeps debug info in .pdb files anyway
+        return {}
+    # Python's own CFLAGS carry -g; a later -g0 wins.
+    flags = {"extra_compile_args": ["-g0"]}
+    if sys.platform.startswith("linux"):
+        flags["extra_link_args"] = ["-Wl,--strip-all"]
+    return flags
+
+
 def _extensions() -> list[Extension]:
-    if os.environ.get("FLUXLIT_NO_EXTENSIONS", "").strip().lower() in {"1", "true", "yes", "on"}:
+    if _enabled("FLUXLIT_NO_EXTENSIONS"):
         return []
     try:
         from Cython.Build import cythonize
@@ -18,7 +33,7 @@ def _extensions() -> list[Extension]:
         print("fluxlit: Cython is missing, installing the pure-Python package", file=sys.stderr)
         return []
     modules = [
-        Extension(f"fluxlit._speedups._{name}_c", [f"src/fluxlit/_speedups/_{name}_c.pyx"])
+        Extension(f"fluxlit._speedups._{name}_c", [f"src/fluxlit/_speedups/_{name}_c.pyx"], **_release_flags())
         for name in KERNELS
     ]
     # Generated C goes under build/, next to the other build products, not into the source tree.

@@ -5,6 +5,7 @@ import contextlib
 import enum
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,6 +177,12 @@ def _pidfile(settings: FluxlitSettings) -> Path | None:
     return Path(settings.pidfile).absolute() if settings.pidfile else None
 
 
+def _require_posix(command: str) -> None:
+    """Serving binds, splices and signals with POSIX calls: on Windows, one line naming what works there."""
+    if sys.platform == "win32":
+        raise fail(f"`fluxlit {command}` needs Linux or macOS; on Windows serve the app with `uvicorn app:app` (the ASGI lane) or run fluxlit in WSL 2", 2)
+
+
 def _serve_app(target: str | None, flags: ServeFlags, loop: Loop) -> None:
     """Serve in this process until stopped, without reload, holding the pid file meanwhile."""
     settings = _settings(flags)
@@ -204,6 +211,7 @@ def run(
     no_pidfile: NoPidfileOpt = False,
 ) -> None:
     """Serve the app in production: gateway, API and Streamlit child, no reload."""
+    _require_posix("run")
     flags = ServeFlags(host, port, log_level, proxy_headers, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench, lane)
     _serve_app(target, flags, loop)
 
@@ -222,6 +230,7 @@ def workbench(
     no_pidfile: NoPidfileOpt = False,
 ) -> None:
     """Serve behind an IDE/workbench proxy: `run --workbench` (proxy headers on, loopback URL hints)."""
+    _require_posix("workbench")
     flags = ServeFlags(host, port, log_level, None, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench=True, lane=lane)
     _serve_app(target, flags, loop)
 
@@ -266,6 +275,7 @@ def dev(
     no_pidfile: NoPidfileOpt = False,
 ) -> None:
     """Serve the app for development, optionally reloading on change."""
+    _require_posix("dev")
     flags = ServeFlags(host, port, log_level, proxy_headers, forwarded_allow_ips, debug, pidfile, no_pidfile, workbench, lane)
     if not reload:
         _serve_app(target, flags, loop)
@@ -291,6 +301,7 @@ def shutdown(
     wait: Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait for a graceful stop")] = 5.0,
 ) -> None:
     """Stop the server named in the pid file: SIGTERM, then SIGKILL with --force."""
+    _require_posix("shutdown")
     if pidfile is None:
         configured = _settings().pidfile
         if not configured:

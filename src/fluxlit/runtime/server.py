@@ -2,7 +2,6 @@
 
 import contextlib
 import errno
-import resource
 import signal
 import socket
 import threading
@@ -101,6 +100,10 @@ def uvicorn_config(app: Any, settings: FluxlitSettings, *, loop: str, factory: b
 def raise_open_file_limit() -> None:
     """Lift the soft limit on open files to the hard one: every client holds a descriptor, and a
     WebSocket two, so the common soft default of 1024 would cap a gateway at a few hundred users."""
+    try:
+        import resource
+    except ImportError:  # Windows has no rlimits
+        return
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         with contextlib.suppress(ValueError, OSError):  # a platform that refuses keeps its limit

@@ -48,6 +48,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+# Its own process group (a Ctrl-C at the terminal reaches the gateway, which stops the child in
+# order) and death with the parent; Windows has neither and takes the child as it is.
+_POSIX_CHILD: dict[str, object] = {} if sys.platform == "win32" else {"start_new_session": True, "preexec_fn": _die_with_parent}
+
+
 @dataclass
 class StreamlitSidecar:
     """One ``streamlit run`` child serving the app's pages."""
@@ -129,8 +134,7 @@ class StreamlitSidecar:
             stdin=subprocess.DEVNULL,
             # Streamlit's stdout banner advertises its private URL; its logs (stderr) stay visible.
             stdout=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+            **_POSIX_CHILD,
         )
         log.info("started the Streamlit child (pid %d) on the internal address %s; browsers use the gateway", self.process.pid, self.url)
 
@@ -162,7 +166,9 @@ class StreamlitSidecar:
         process = self.process
         if process is None or process.poll() is not None:
             return None if process is None else process.returncode
-        for step in (lambda: process.send_signal(signal.SIGINT), process.terminate, process.kill):
+        # Streamlit stops cleanly on SIGINT; Windows can only terminate.
+        interrupt = [] if sys.platform == "win32" else [lambda: process.send_signal(signal.SIGINT)]
+        for step in (*interrupt, process.terminate, process.kill):
             step()
             try:
                 return process.wait(self.stop_step_timeout_s)
