@@ -6,9 +6,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from .api_docs import fastapi_with_offline_docs
 from .gateway import Gateway, Upstream
 from .gateway.config import GatewayConfig
 from .gateway.headers import HeaderPolicy, streamlit_header_refusal
@@ -45,7 +45,7 @@ class FluxLit:
         elif overrides:
             settings = settings.model_validate({**settings.model_dump(), **overrides})
         self.settings = settings
-        self.api = FastAPI(title=settings.title, **(fastapi_kwargs or {}))
+        self.api = fastapi_with_offline_docs(title=settings.title, **(fastapi_kwargs or {}))
         self.pages = PageRegistry()
         self.session_store = session_store
         """The URL-session store pages can declare (``store: SessionStore``), if the app has one."""

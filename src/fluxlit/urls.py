@@ -48,8 +48,7 @@ class FluxLitPublicUrls:
                 base += root
         else:
             base = (origin or f"http://{loopback_host(settings.gateway_host)}:{settings.gateway_port}").rstrip("/") + root
-        docs = {"docs_path": api.docs_url, "redoc_path": api.redoc_url, "openapi_path": api.openapi_url} if api is not None else {}
-        return cls(base, base + settings.api_mount_path, **docs)
+        return cls(base, base + settings.api_mount_path, **(_docs_paths(api) if api is not None else {}))
 
     @classmethod
     def for_request(cls, request: "HTTPConnection", settings: FluxlitSettings, api: "FastAPI | None" = None) -> "FluxLitPublicUrls":
@@ -89,3 +88,9 @@ class FluxLitPublicUrls:
         slug = slug_for(path)
         url = self.app_base + ("/" if slug == "home" else f"/{slug}")
         return f"{url}?{urlencode(query, doseq=True)}" if query else url
+
+
+def _docs_paths(api: "FastAPI") -> dict[str, str | None]:
+    """The docs pages ``api`` serves: none without an OpenAPI document, as in FastAPI."""
+    openapi = api.openapi_url
+    return {"docs_path": api.docs_url if openapi else None, "redoc_path": api.redoc_url if openapi else None, "openapi_path": openapi}

@@ -57,6 +57,15 @@ def test_docs_page_loads_the_spec_from_under_the_prefix(edge: Edge) -> None:
     assert spec.json()["servers"] == [{"url": PREFIX + "/api"}]
 
 
+@pytest.mark.parametrize("docs_page", ["/api/docs", "/api/redoc"])
+def test_docs_pages_load_their_assets_from_under_the_prefix(edge: Edge, docs_page: str) -> None:
+    page = httpx.get(edge.url + PREFIX + docs_page)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(asset.startswith(PREFIX + "/api/docs-assets/") for asset in assets), assets
+    for asset in assets:
+        assert httpx.get(edge.url + asset).status_code == 200, asset
+
+
 def test_streamlit_page_and_its_assets_load_under_the_prefix(edge: Edge) -> None:
     page_url = edge.url + PREFIX + "/"
     page = httpx.get(page_url)

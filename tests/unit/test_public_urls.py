@@ -2,7 +2,8 @@
 
 from fastapi import FastAPI
 
-from fluxlit import FluxLitPublicUrls, FluxlitSettings
+from fluxlit import FluxLit, FluxLitPublicUrls, FluxlitSettings
+from fluxlit.runtime.lifecycle import public_address
 
 
 def test_the_request_origin_and_root_path_make_every_url() -> None:
@@ -31,3 +32,11 @@ def test_docs_urls_follow_the_api_and_are_none_when_turned_off() -> None:
     api = FastAPI(docs_url="/swagger", redoc_url=None)
     urls = FluxLitPublicUrls.from_settings(FluxlitSettings(gateway_port=9000), api=api)
     assert urls.docs_url == "http://127.0.0.1:9000/api/swagger" and urls.redoc_url is None
+    without_openapi = FluxLitPublicUrls.from_settings(FluxlitSettings(), api=FastAPI(openapi_url=None))
+    assert (without_openapi.docs_url, without_openapi.redoc_url, without_openapi.openapi_url) == (None, None, None)
+
+
+def test_the_ready_line_names_the_docs_where_the_api_serves_them() -> None:
+    settings = FluxlitSettings(public_base_url="https://example.com")
+    assert public_address(settings, FluxLit(fastapi_kwargs={"docs_url": "/swagger"}).api) == "https://example.com/ (API docs https://example.com/api/swagger)"
+    assert public_address(settings, FluxLit(fastapi_kwargs={"docs_url": None}).api) == "https://example.com/"

@@ -47,15 +47,15 @@ async def running(gateway: Gateway, api: FastAPI, target: Callable[[], Target]) 
         await stack.enter_async_context(api.router.lifespan_context(api))
         if gateway.debug is not None:
             gateway.debug.announce()
-        log.info("ready: %s", public_address(settings))
+        log.info("ready: %s", public_address(settings, api))
         yield
 
 
-def public_address(settings: "FluxlitSettings") -> str:
-    """The URL to open, and the API docs', for the ready line."""
+def public_address(settings: "FluxlitSettings", api: FastAPI) -> str:
+    """The URL to open, and the API docs' when the API serves them, for the ready line."""
     bound = uvicorn_bind()
-    urls = FluxLitPublicUrls.from_settings(settings, origin=f"http://{loopback_host(bound[0])}:{bound[1]}" if bound else None)
-    return f"{urls.app_base}/ (API docs {urls.docs_url})"
+    urls = FluxLitPublicUrls.from_settings(settings, origin=f"http://{loopback_host(bound[0])}:{bound[1]}" if bound else None, api=api)
+    return f"{urls.app_base}/" + (f" (API docs {urls.docs_url})" if urls.docs_url else "")
 
 
 async def serve_lifespan(gateway: Gateway, api: FastAPI, target: Callable[[], Target], receive: Receive, send: Send) -> None:
