@@ -45,7 +45,7 @@ test-pure: install
 # The sdist, a wheel built from it for this Python (stripped kernels), repaired by auditwheel to a manylinux tag: dist/.
 wheel: install
 	rm -rf dist build/sdist-wheel
-	$(BIN)/python -m build --no-isolation --outdir build/sdist-wheel .
+	$(BIN)/python -m build --quiet --no-isolation --outdir build/sdist-wheel .
 	mkdir -p dist
 	cp build/sdist-wheel/fluxlit-*.tar.gz dist/
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/auditwheel repair --plat auto --wheel-dir dist build/sdist-wheel/fluxlit-*.whl
