@@ -65,42 +65,46 @@ class FluxlitSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
 
-    title: str = "FluxLit"
+    title: str = Field("FluxLit", description="Title of the API (OpenAPI, docs pages).")
     app: str = Field("", description="Import target module:attribute (factory, Streamlit child).")
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = Field(8000, ge=1, le=65535)
-    log_level: str = "info"
-    api_mount_path: str = "/api"
+    gateway_host: str = Field("127.0.0.1", description="Address the gateway binds.")
+    gateway_port: int = Field(8000, ge=1, le=65535, description="Public port.")
+    log_level: str = Field("info", description="critical, error, warning, info, debug or trace.")
+    api_mount_path: str = Field("/api", description="Where FastAPI is mounted, under the root path.")
     root_path: str = Field("", description="Public subpath, e.g. /apps/my-app.")
     trust_proxy: bool = Field(False, description="Honour X-Forwarded-* from FORWARDED_ALLOW_IPS peers.")
-    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1"])
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"], description="Peers whose X-Forwarded-* headers are trusted: IPs and CIDRs, or *."
+    )
     public_base_url: str = Field("", description="Canonical public origin (+ root path); falls back to PUBLIC_BASE_URL.")
-    strict_public_base_url: bool = False
+    strict_public_base_url: bool = Field(False, description="Fail doctor and config when FLUXLIT_PUBLIC_BASE_URL and PUBLIC_BASE_URL disagree.")
     internal_api_base: str = Field("", description="URL the Streamlit child uses to reach the API.")
     streamlit_upstream: str = Field("", description="Existing Streamlit to proxy to instead of starting a child.")
-    debug: bool = False
-    enable_gateway_access_log: bool = False
-    enable_request_logging: bool = False
-    enable_gateway_prometheus_metrics: bool = False
-    gateway_prometheus_metrics_path: str = "/__fluxlit/metrics"
+    debug: bool = Field(False, description="Debug mode: access and API request logs, the debug snapshot, request ids from pages to the API.")
+    enable_gateway_access_log: bool = Field(False, description="One access-log line per gateway request.")
+    enable_request_logging: bool = Field(False, description="One log line per API request.")
+    enable_gateway_prometheus_metrics: bool = Field(False, description="Serve Prometheus metrics (fluxlit[metrics]).")
+    gateway_prometheus_metrics_path: str = Field("/__fluxlit/metrics", description="Where the metrics are served, under the root path; not under the API mount.")
     gateway_max_proxy_request_body_bytes: int = Field(200 * MiB, ge=0, description="0 means unlimited.")
-    gateway_upstream_connect_timeout_s: float = Field(5.0, gt=0)
-    gateway_upstream_read_timeout_s: float = Field(60.0, gt=0)
-    gateway_header_read_timeout_s: float = Field(10.0, gt=0)
+    gateway_upstream_connect_timeout_s: float = Field(5.0, gt=0, description="Connecting to Streamlit; 502 after this.")
+    gateway_upstream_read_timeout_s: float = Field(60.0, gt=0, description="Waiting for Streamlit's response (not WebSockets); 502 after this.")
+    gateway_header_read_timeout_s: float = Field(10.0, gt=0, description="A request head must be complete this long after connecting or after the previous response (408).")
     gateway_body_read_timeout_s: float = Field(30.0, gt=0, description="Longest pause between request-body bytes (408).")
     gateway_min_body_rate_bps: int = Field(1024, ge=0, description="Slowest request body, averaged over 10 s after the first 10 s (408); 0 = off.")
     gateway_upstream_max_connections: int = Field(512, ge=1, description="Most HTTP connections to Streamlit at once; beyond, wait up to the connect timeout, then 503.")
-    gateway_max_header_bytes: int = Field(32 * 1024, ge=1024)
-    gateway_max_header_count: int = Field(100, ge=8)
-    gateway_ws_max_message_bytes: int = Field(200 * MiB, gt=0)
-    gateway_forward_client_headers_to_streamlit: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    gateway_max_header_bytes: int = Field(32 * 1024, ge=1024, description="Largest request line plus headers (431).")
+    gateway_max_header_count: int = Field(100, ge=8, description="Most header fields per request (431).")
+    gateway_ws_max_message_bytes: int = Field(200 * MiB, gt=0, description="Largest WebSocket message from a client (close 1009).")
+    gateway_forward_client_headers_to_streamlit: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Allowlist of browser headers for the HTTP hop to Streamlit, at most 32; empty: every end-to-end header but credentials."
+    )
     gateway_allow_underscore_headers: bool = Field(False, description="Forward header names with underscores (dropped by default, as nginx does).")
-    streamlit_startup_timeout_s: float = Field(60.0, gt=0)
-    streamlit_stop_step_timeout_s: float = Field(5.0, gt=0)
+    streamlit_startup_timeout_s: float = Field(60.0, gt=0, description="How long the child may take to answer its health check, at start-up and after a restart.")
+    streamlit_stop_step_timeout_s: float = Field(5.0, gt=0, description="Each of SIGINT, terminate and kill when the child is stopped.")
     streamlit_restart: bool = Field(True, description="Restart a Streamlit child that dies, with backoff, at most 5 times a minute.")
-    uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0)
-    allow_unified_uvicorn_multiworker: bool = False
-    pidfile: str = ".fluxlit.pid"
+    uvicorn_graceful_shutdown_timeout_s: float = Field(20.0, gt=0, description="How long SIGTERM lets in-flight HTTP requests finish.")
+    allow_unified_uvicorn_multiworker: bool = Field(False, description="Allow uvicorn --workers N > 1, one Streamlit child per worker.")
+    pidfile: str = Field(".fluxlit.pid", description="Written by run, dev and workbench, read by shutdown; empty: no pid file.")
     gateway_lane: Literal["fast", "asgi"] = Field("fast", description="fast: proxied bytes spliced in the edge; asgi: through ASGI + aiohttp.")
     log_format: Literal["text", "json"] = Field("text", description="json: the fluxlit loggers write JsonLogFormatter lines.")
     jwt_issuer: str = Field("", description="Expected `iss` of bearer tokens (JWTBearer.from_fluxlit_settings).")
